@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { InputArtifact, PatchArtifactBody } from './artifact';
+import { DomainError } from './errors';
+import { Actor, CreateGroupBody, CreateUserBody } from './identity';
+import { Id, IsoTime } from './ids';
+import { CreateWorkloadBody, UpdateWorkloadBody } from './workload';
+
+/**
+ * Commands travel gateway → workload-service on `workload.commands.v1`, keyed by the id of the
+ * aggregate they target, so one partition (and one consumer) sees one workload's commands in order.
+ * `commandId` makes them idempotent: a redelivered command returns its first outcome.
+ */
+export const CommandBody = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('CreateWorkload'), workloadId: Id, artifactId: Id.nullable(), input: CreateWorkloadBody }),
+  z.object({ name: z.literal('UpdateWorkload'), workloadId: Id, input: UpdateWorkloadBody }),
+  z.object({ name: z.literal('DeleteWorkload'), workloadId: Id }),
+  z.object({ name: z.literal('StartWorkload'), workloadId: Id }),
+  z.object({ name: z.literal('StopWorkload'), workloadId: Id }),
+  z.object({ name: z.literal('CreateArtifact'), artifactId: Id, input: InputArtifact }),
+  z.object({ name: z.literal('UpdateArtifact'), artifactId: Id, input: PatchArtifactBody }),
+  z.object({ name: z.literal('DeleteArtifact'), artifactId: Id }),
+  z.object({ name: z.literal('CreateUser'), userId: Id, tokenHash: z.string(), input: CreateUserBody }),
+  z.object({ name: z.literal('CreateGroup'), groupId: Id, input: CreateGroupBody }),
+]);
+export type CommandBody = z.infer<typeof CommandBody>;
+export type CommandName = CommandBody['name'];
+
+export const CommandEnvelope = z.object({
+  type: z.literal('command'),
+  schemaVersion: z.literal(1),
+  commandId: z.string().min(8).max(128),
+  correlationId: z.string().min(8).max(128),
+  /** Partition key: the id of the aggregate the command targets. */
+  key: z.string(),
+  actor: Actor,
+  issuedAt: IsoTime,
+  command: CommandBody,
+});
+export type CommandEnvelope = z.infer<typeof CommandEnvelope>;
+
+export const CommandOutcome = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), error: DomainError }),
+]);
+export type CommandOutcome = z.infer<typeof CommandOutcome>;
+
+/** Reply on `workload.command-results.v1`, keyed and matched by `correlationId`. */
+export const CommandResult = z.object({
+  type: z.literal('command-result'),
+  schemaVersion: z.literal(1),
+  commandId: z.string(),
+  correlationId: z.string(),
+  /** True when this outcome was replayed for a redelivered command instead of decided anew. */
+  duplicate: z.boolean().default(false),
+  outcome: CommandOutcome,
+});
+export type CommandResult = z.infer<typeof CommandResult>;

@@ -1,0 +1,5 @@
+export * from './in-process.bus';
+export * from './kafka.bus';
+export * from './message-bus';
+export * from './request-reply';
+export * from './retry';

@@ -1,0 +1,197 @@
+import { Admin, Consumer, Kafka, logLevel, Producer } from 'kafkajs';
+import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
+import { runWithRetry } from './retry';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  /** Topics created at start if missing, with their partition counts. */
+  topics?: Array<{ topic: string; partitions: number }>;
+  /** Upper bound on how long a fetch waits for data; low values keep request/reply snappy. */
+  maxWaitTimeMs?: number;
+  log?: (level: 'error' | 'warn' | 'info', message: string) => void;
+}
+
+/**
+ * Distributed-mode bus on kafkajs. One idempotent producer per process; one consumer per
+ * subscription. Offsets are resolved per message only after its outcome is handled, so a crash
+ * redelivers exactly what was not finished.
+ */
+export class KafkaBus implements MessageBus {
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private producerReady: Promise<Producer> | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private admin: Admin | null = null;
+  private topicsReady: Promise<void> | null = null;
+
+  constructor(private readonly options: KafkaBusOptions) {
+    const log = options.log ?? (() => undefined);
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 3000 },
+      logCreator: () => ({ level, log: entry }) => {
+        // The coordinator reshuffle during group joins is expected noise at WARN.
+        if (level === logLevel.ERROR) log('error', `kafka: ${entry.message}`);
+        else if (level === logLevel.WARN && !/rebalanc|not the coordinator/i.test(entry.message)) log('warn', `kafka: ${entry.message}`);
+      },
+    });
+  }
+
+  /** Creates the configured topics once; safe to call concurrently. */
+  ensureTopics(): Promise<void> {
+    if (!this.topicsReady) {
+      this.topicsReady = (async () => {
+        if (!this.options.topics?.length) return;
+        const admin = this.kafka.admin();
+        await admin.connect();
+        this.admin = admin;
+        try {
+          const existing = new Set(await admin.listTopics());
+          const missing = this.options.topics.filter((t) => !existing.has(t.topic));
+          if (missing.length > 0) {
+            await admin.createTopics({
+              waitForLeaders: true,
+              topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+            });
+          }
+        } finally {
+          await admin.disconnect();
+          this.admin = null;
+        }
+      })().catch((error) => {
+        this.topicsReady = null;
+        throw error;
+      });
+    }
+    return this.topicsReady;
+  }
+
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = await this.getProducer();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers })),
+    });
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    await this.ensureTopics();
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      rebalanceTimeout: 10_000,
+      maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
+      allowAutoTopicCreation: true,
+    });
+    this.consumers.add(consumer);
+    let stopping = false;
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false });
+    const joined = new Promise<void>((resolve) => {
+      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        const messages: BusMessage[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          key: m.key?.toString() ?? '',
+          value: parseJson(m.value),
+          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+          partition: batch.partition,
+          offset: m.offset,
+          timestamp: Number(m.timestamp),
+        }));
+        const heartbeatTimer = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+        let outcomes;
+        try {
+          outcomes = await runWithRetry(
+            messages,
+            options.handleBatch,
+            () => stopping || !isRunning() || isStale(),
+            (reason, attempt) => this.options.log?.('warn', `${options.groupId}: retrying ${options.topic} (attempt ${attempt}): ${reason}`),
+          );
+        } finally {
+          clearInterval(heartbeatTimer);
+        }
+        const deadLetters = outcomes.flatMap((o, i) => (o.kind === 'dead-letter' ? [{ o, m: messages[i] }] : []));
+        if (deadLetters.length > 0) {
+          await this.publish(
+            options.deadLetterTopic ?? `${options.topic}.dlq`,
+            deadLetters.map(({ o, m }) => ({
+              key: m.key,
+              value: m.value,
+              headers: { ...m.headers, 'x-dead-letter-reason': (o as { reason: string }).reason, 'x-original-topic': m.topic, 'x-original-offset': `${m.partition}:${m.offset}` },
+            })),
+          );
+        }
+        if (outcomes.length > 0) resolveOffset(messages[outcomes.length - 1].offset);
+        await commitOffsetsIfNecessary();
+      },
+    });
+    await joined;
+    return {
+      stop: async () => {
+        stopping = true;
+        await consumer.disconnect();
+        this.consumers.delete(consumer);
+      },
+    };
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      await admin.describeCluster();
+      await admin.disconnect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
+    this.consumers.clear();
+    if (this.producerReady) await (await this.producerReady.catch(() => null))?.disconnect();
+    this.producer = null;
+    this.producerReady = null;
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (!this.producerReady) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+      this.producerReady = producer.connect().then(() => {
+        this.producer = producer;
+        return producer;
+      });
+      this.producerReady.catch(() => {
+        this.producerReady = null;
+      });
+    }
+    return this.producerReady;
+  }
+}
+
+function parseJson(value: Buffer | null): unknown {
+  if (!value) return null;
+  try {
+    return JSON.parse(value.toString('utf8'));
+  } catch {
+    // Handlers validate with zod and dead-letter what they cannot read.
+    return { $unparseable: value.toString('utf8').slice(0, 1024) };
+  }
+}
