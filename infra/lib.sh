@@ -55,6 +55,7 @@ find_pid() {
 # stop_pid PIDFILE MATCH NAME [GRACE_SECONDS=30]: TERM, wait, KILL after the grace period.
 stop_pid() {
   local pidfile=$1 match=$2 name=$3 grace=${4:-30} pid start i
+  STOP_PID_KILLED=0 STOP_PID_STOPPED=0
   if ! pid=$(pid_alive "$pidfile" "$match") && ! pid=$(find_pid "$match"); then
     log "$name is not running"; return 0
   fi
@@ -67,9 +68,10 @@ stop_pid() {
   if kill -0 "$pid" 2>/dev/null; then
     log "$name (pid $pid) still running after ${grace}s: sending KILL"
     kill -KILL "$pid" 2>/dev/null || true
+    STOP_PID_KILLED=1
     while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   fi
-  rm -f "$pidfile"
+  rm -f "$pidfile"; STOP_PID_STOPPED=1
   log "$name stopped (pid $pid, $(secs_since "$start") s)"
 }
 
