@@ -1,0 +1,44 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { MESSAGE_BUS, MessageBus, RequestReplyClient } from '@wcp/messaging';
+import { AdminController } from './admin/admin.controller';
+import { ArtifactsController } from './artifacts/artifacts.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { RateLimiter } from './auth/rate-limiter';
+import { COMMAND_CLIENT, CommandSender } from './commands/command.sender';
+import { CONFIG, GatewayConfig } from './config';
+import { HealthController } from './health/health.controller';
+import { ApiExceptionFilter } from './http/api-exception.filter';
+import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
+import { StatsEnricher } from './workloads/stats.enricher';
+import { WorkloadsController } from './workloads/workloads.controller';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  bus: MessageBus;
+  commands: RequestReplyClient;
+  workloadServiceUrl: string;
+  telemetryServiceUrl: string;
+}
+
+@Module({})
+export class GatewayModule {
+  static register(deps: GatewayDeps): DynamicModule {
+    return {
+      module: GatewayModule,
+      controllers: [HealthController, WorkloadsController, ArtifactsController, AdminController],
+      providers: [
+        { provide: CONFIG, useValue: deps.config },
+        { provide: MESSAGE_BUS, useValue: deps.bus },
+        { provide: COMMAND_CLIENT, useValue: deps.commands },
+        { provide: WORKLOAD_SERVICE, useValue: new InternalClient(deps.workloadServiceUrl, 'workload service') },
+        { provide: TELEMETRY_SERVICE, useValue: new InternalClient(deps.telemetryServiceUrl, 'telemetry service') },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ApiExceptionFilter },
+        RateLimiter,
+        CommandSender,
+        StatsEnricher,
+      ],
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import { CommaList, parseConfig, Port } from '@wcp/nest-common';
+import { z } from 'zod';
+
+const Schema = z
+  .object({
+    HOST: z.string().default('127.0.0.1'),
+    PORT: Port.default(8080),
+    /** Base of `endpoint`, `next` and `previous` URLs; defaults to http://127.0.0.1:$PORT. */
+    PUBLIC_BASE_URL: z.url().optional(),
+    KAFKA_BROKERS: CommaList,
+    WORKLOAD_SERVICE_URL: z.url().default('http://127.0.0.1:8081'),
+    TELEMETRY_SERVICE_URL: z.url().default('http://127.0.0.1:8082'),
+    /** How long a command waits for the workload service before the gateway answers 504. */
+    COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    /** Requests per minute per API token; bursts up to the same number. 0 disables. */
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
+    /** How long a resolved token is trusted before asking the workload service again. */
+    AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
+  })
+  .transform((c) => ({ ...c, PUBLIC_BASE_URL: (c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`).replace(/\/+$/, '') }));
+
+export type GatewayConfig = z.output<typeof Schema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  return parseConfig(Schema, env);
+}
+
+export const CONFIG = Symbol('GATEWAY_CONFIG');

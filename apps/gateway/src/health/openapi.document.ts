@@ -1,0 +1,69 @@
+import { CreateGroupBody, CreateUserBody, CreateWorkloadBody, InputArtifact, PatchArtifactBody, Runtime, UpdateWorkloadBody } from '@wcp/contracts';
+import { z } from 'zod';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const error = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+const errors = { '401': error, '403': error, '404': error, '422': error, '429': error };
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } });
+const paging = [
+  { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
+];
+
+let cached: object | null = null;
+
+/** The OpenAPI 3.1 document, built once from the same zod schemas that validate requests. */
+export function openApiDocument(): object {
+  if (cached) return cached;
+  const op = (summary: string, extra: object = {}) => ({ summary, security: [{ bearer: [] }], responses: { '200': { description: 'OK' }, ...errors }, ...extra });
+  cached = {
+    openapi: '3.1.0',
+    info: { title: 'Workload API', version: '2.0.0', description: 'Create, run, share and observe ML and app workloads.' },
+    servers: [{ url: '/api/v2' }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: { type: 'object', properties: { detail: {} }, required: ['detail'] },
+        CreateWorkload: schema(CreateWorkloadBody),
+        UpdateWorkload: schema(UpdateWorkloadBody),
+        InputArtifact: schema(InputArtifact),
+        PatchArtifact: schema(PatchArtifactBody),
+        Runtime: schema(Runtime),
+        CreateUser: schema(CreateUserBody),
+        CreateGroup: schema(CreateGroupBody),
+      },
+    },
+    paths: {
+      '/health': { get: { summary: 'Health', security: [], responses: { '200': { description: 'OK' } } } },
+      '/workloads': {
+        post: op('Create a workload', { requestBody: json('CreateWorkload'), responses: { '201': { description: 'Created' }, ...errors } }),
+        get: op('List workloads', { parameters: paging }),
+      },
+      '/workloads/{id}': {
+        get: op('Get a workload', { parameters: [idParam('id')] }),
+        patch: op('Update workload metadata', { parameters: [idParam('id')], requestBody: json('UpdateWorkload') }),
+        delete: op('Delete a workload', { parameters: [idParam('id')], responses: { '204': { description: 'Deleted' }, '502': error, ...errors } }),
+      },
+      '/workloads/{id}/start': { post: op('Start', { parameters: [idParam('id')], responses: { '202': { description: 'Accepted' }, '200': { description: 'Already running' }, '409': error, ...errors } }) },
+      '/workloads/{id}/stop': { post: op('Stop', { parameters: [idParam('id')], responses: { '202': { description: 'Accepted' }, '200': { description: 'Already stopped' }, ...errors } }) },
+      '/workloads/{id}/events': { get: op('Lifecycle events, newest first', { parameters: [idParam('id'), ...paging] }) },
+      '/workloads/{id}/related': { get: op('Related resources', { parameters: [idParam('id')] }) },
+      '/artifacts': {
+        post: op('Create a draft artifact', { requestBody: json('InputArtifact'), responses: { '201': { description: 'Created' }, ...errors } }),
+        get: op('List artifacts', { parameters: paging }),
+      },
+      '/artifacts/{id}': {
+        get: op('Get an artifact', { parameters: [idParam('id')] }),
+        patch: op('Update or lock an artifact', { parameters: [idParam('id')], requestBody: json('PatchArtifact') }),
+        delete: op('Delete an artifact', { parameters: [idParam('id')], responses: { '204': { description: 'Deleted' }, '409': error, ...errors } }),
+      },
+      '/admin/users': {
+        post: op('Create a user (admin)', { requestBody: json('CreateUser'), responses: { '201': { description: 'Created' }, ...errors } }),
+        get: op('List users (admin)', { parameters: paging }),
+      },
+      '/admin/groups': { post: op('Create a group (admin)', { requestBody: json('CreateGroup'), responses: { '201': { description: 'Created' }, ...errors } }) },
+    },
+  };
+  return cached;
+}

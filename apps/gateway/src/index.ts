@@ -1,0 +1,67 @@
+import { Logger, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Topics } from '@wcp/contracts';
+import { MessageBus, RequestReplyClient } from '@wcp/messaging';
+import { randomUUID } from 'node:crypto';
+import { GatewayModule } from './app.module';
+import type { GatewayConfig } from './config';
+import { toResponse } from './http/api-exception.filter';
+
+export { loadConfig } from './config';
+export type { GatewayConfig } from './config';
+
+/** Requests larger than this are refused with 413 before they are read further. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export interface GatewayHandle {
+  app: NestFastifyApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function createGateway(options: {
+  config: GatewayConfig;
+  bus: MessageBus;
+  workloadServiceUrl?: string;
+  telemetryServiceUrl?: string;
+  logger?: LoggerService | false;
+}): Promise<GatewayHandle> {
+  const { config, bus } = options;
+  const commands = new RequestReplyClient(bus, {
+    requestTopic: Topics.commands,
+    replyTopic: Topics.commandResults,
+    replyGroupId: `gateway-replies-${randomUUID()}`,
+  });
+  await commands.start();
+  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true }, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GatewayModule.register({
+      config,
+      bus,
+      commands,
+      workloadServiceUrl: options.workloadServiceUrl ?? config.WORKLOAD_SERVICE_URL,
+      telemetryServiceUrl: options.telemetryServiceUrl ?? config.TELEMETRY_SERVICE_URL,
+    }),
+    adapter,
+    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
+  );
+  // Errors raised by Fastify itself (body parsing, size) never reach Nest's filters.
+  const logger = new Logger('Gateway');
+  app.getHttpAdapter().getInstance().setErrorHandler((error, _request, reply) => {
+    const { status, detail, headers } = toResponse(error, logger);
+    void reply.status(status).headers(headers).send({ detail });
+  });
+  await app.listen(config.PORT, config.HOST);
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://${config.HOST}:${address.port}`;
+  logger.log(`Workload API on ${url}/api/v2 (public base ${config.PUBLIC_BASE_URL})`);
+  return {
+    app,
+    url,
+    close: async () => {
+      await app.close();
+      await commands.stop();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { Topics } from '@wcp/contracts';
+import { KafkaBus } from '@wcp/messaging';
+import { createGateway, loadConfig } from './index';
+
+/** Distributed mode: the gateway alone, with Kafka and the services' URLs from the environment. */
+async function main() {
+  const config = loadConfig();
+  if (!config.KAFKA_BROKERS) throw new Error('invalid configuration:\n  KAFKA_BROKERS: required when the gateway runs on its own');
+  const logger = new Logger('main');
+  const bus = new KafkaBus({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'gateway',
+    topics: [
+      { topic: Topics.commands, partitions: 6 },
+      { topic: Topics.commandResults, partitions: 1 },
+      { topic: Topics.requests, partitions: 6 },
+    ],
+    log: (level, message) => logger[level === 'info' ? 'log' : level](message),
+  });
+  const gateway = await createGateway({ config, bus });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal}: shutting down`);
+    await gateway.close();
+    await bus.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,7 @@
+import { requestsMigration } from './001-requests.migration';
+import { statsResetsMigration } from './002-stats-resets.migration';
+import type { Migration } from './migration';
+
+/** In order. Append only; never edit a migration that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [requestsMigration, statsResetsMigration];
+export type { Migration } from './migration';

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { CommaList, parseConfig, Port } from '@wcp/nest-common';
+
+const PositiveInt = z.coerce.number().int().min(1);
+
+const Schema = z
+  .object({
+    /** Port of the internal HTTP API (the gateway calls it); 0 = ephemeral. */
+    INTERNAL_PORT: Port.default(8082),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    /** Set in distributed mode: request records come from Kafka. */
+    KAFKA_BROKERS: CommaList,
+    KAFKA_CLIENT_ID: z.string().min(1).default('telemetry-service'),
+    /** Consumer group of the request-record consumer. */
+    KAFKA_GROUP_ID: z.string().min(1).default('telemetry-service.requests'),
+    /** A ClickHouse server (HTTP interface). Unset: embedded chDB at CHDB_PATH. */
+    CLICKHOUSE_URL: z.url().optional(),
+    CLICKHOUSE_USER: z.string().optional(),
+    CLICKHOUSE_PASSWORD: z.string().optional(),
+    /** Database that holds the telemetry tables; table names are always qualified with it. */
+    CLICKHOUSE_DATABASE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase identifier')
+      .default('telemetry'),
+    DATA_DIR: z.string().min(1).default('./.data'),
+    /** chDB data directory; default `<DATA_DIR>/clickhouse`. One per process (libchdb binds one). */
+    CHDB_PATH: z.string().min(1).optional(),
+    /** The batched writer flushes when it holds this many rows... */
+    FLUSH_SIZE: PositiveInt.default(10_000),
+    /** ...or this long after its oldest row was buffered, whichever comes first. */
+    FLUSH_INTERVAL_MS: PositiveInt.default(1_000),
+  })
+  .transform((env) => ({
+    host: env.HOST,
+    port: env.INTERNAL_PORT,
+    kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID } : undefined,
+    groupId: env.KAFKA_GROUP_ID,
+    clickhouse: {
+      url: env.CLICKHOUSE_URL,
+      username: env.CLICKHOUSE_USER,
+      password: env.CLICKHOUSE_PASSWORD,
+      database: env.CLICKHOUSE_DATABASE,
+      chdbPath: path.resolve(env.CHDB_PATH ?? path.join(env.DATA_DIR, 'clickhouse')),
+    },
+    writer: { flushSize: env.FLUSH_SIZE, flushIntervalMs: env.FLUSH_INTERVAL_MS },
+  }));
+
+export type TelemetryConfig = z.output<typeof Schema>;
+
+/** Parses the environment (or any string map, e.g. an embedded launcher's overrides) once. */
+export function loadTelemetryConfig(env: Record<string, string | undefined> = process.env): TelemetryConfig {
+  return parseConfig(Schema, env);
+}

@@ -1,0 +1,92 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { MessageBus } from '@wcp/messaging';
+import { createClickHouseClient } from './clickhouse/clickhouse.client';
+import { migrate } from './clickhouse/schema.migrator';
+import type { TelemetryConfig } from './config';
+import { RequestRecordConsumer } from './ingestion/request-record.consumer';
+import type { RequestRow } from './ingestion/request-row';
+import { RequestWriter } from './ingestion/request.writer';
+import { StatsRepository } from './stats/stats.repository';
+import { StatsService } from './stats/stats.service';
+import { TelemetryModule } from './telemetry.module';
+
+export { loadTelemetryConfig, type TelemetryConfig } from './config';
+export type { RequestStats, SeriesBody, StatsBody, SummaryStats } from './stats/stats.service';
+
+export interface TelemetryServiceOptions {
+  /** Where request records come from; owned by the caller (not closed by `close()`). */
+  bus: MessageBus;
+  config: TelemetryConfig;
+  /** Clock (epoch ms) for default periods and ingestion time; tests pass a fake one. */
+  now?: () => number;
+  logLevels?: LogLevel[];
+}
+
+export interface TelemetryService {
+  app: INestApplication;
+  /** Base URL of the internal API, with the real port when config.port is 0. */
+  url: string;
+  /** Stops consuming, flushes the writer, closes HTTP and ClickHouse. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The one batched insert into `<db>.requests`. */
+export function insertRequests(client: ClickHouseClient, db: string) {
+  return async (rows: RequestRow[]): Promise<void> => {
+    await client.insert({ table: `${db}.requests`, values: rows, format: 'JSONEachRow' });
+  };
+}
+
+/**
+ * Boots the telemetry service in this process: migrations, the internal HTTP API on
+ * config.host:config.port, then the request-record consumer. The same code runs embedded (an
+ * InProcessBus and chDB) and distributed (KafkaBus, see main.ts; a server via CLICKHOUSE_URL).
+ */
+export async function createTelemetryService(options: TelemetryServiceOptions): Promise<TelemetryService> {
+  const { bus, config } = options;
+  const now = options.now ?? Date.now;
+  const logger = new Logger('telemetry');
+  const db = config.clickhouse.database;
+  const client = createClickHouseClient(config.clickhouse);
+  let app: NestFastifyApplication | undefined;
+  let consumer: RequestRecordConsumer | undefined;
+  let writer: RequestWriter | undefined;
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      await consumer?.stop();
+      await writer?.close();
+      await app?.close();
+      await client.close();
+    })();
+    return closing;
+  };
+  try {
+    await migrate(client, db);
+    writer = new RequestWriter(insertRequests(client, db), config.writer);
+    const stats = new StatsService(new StatsRepository(client, db), now);
+    app = await NestFactory.create<NestFastifyApplication>(
+      TelemetryModule.register(stats),
+      new FastifyAdapter({ ignoreTrailingSlash: true, bodyLimit: 8 * 1024 * 1024 }),
+      { logger: options.logLevels ?? ['error', 'warn'] },
+    );
+    await app.listen(config.port, config.host);
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    consumer = new RequestRecordConsumer(bus, writer, {
+      groupId: config.groupId,
+      now,
+      log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+    });
+    await consumer.start();
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    return { app, url: `http://${host}:${port}`, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+import { Logger } from '@nestjs/common';
+import { Topics } from '@wcp/contracts';
+import { InProcessBus, KafkaBus, type MessageBus } from '@wcp/messaging';
+import { loadTelemetryConfig } from './config';
+import { createTelemetryService } from './index';
+
+/**
+ * Distributed mode: request records from Kafka (KAFKA_BROKERS), ClickHouse from CLICKHOUSE_URL
+ * or chDB. SIGTERM/SIGINT: stop consuming, flush the writer, close HTTP and ClickHouse, then
+ * the bus. Without KAFKA_BROKERS it runs on an in-process bus (useful only for poking the API).
+ */
+async function main(): Promise<void> {
+  const logger = new Logger('telemetry');
+  const config = loadTelemetryConfig();
+  const bus: MessageBus = config.kafka
+    ? new KafkaBus({
+        brokers: config.kafka.brokers,
+        clientId: config.kafka.clientId,
+        topics: [
+          { topic: Topics.requests, partitions: 6 },
+          { topic: Topics.requestsDeadLetter, partitions: 1 },
+        ],
+        log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
+      })
+    : new InProcessBus();
+  const service = await createTelemetryService({ bus, config, logLevels: ['log', 'error', 'warn'] });
+  logger.log(`internal API on ${service.url}; ClickHouse ${config.clickhouse.url ?? `chDB at ${config.clickhouse.chdbPath}`}`);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: draining`);
+    try {
+      await service.close();
+      await bus.close();
+      process.exit(0);
+    } catch (error) {
+      logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,159 @@
+import { domainError, isDomainError, type DomainError } from '@wcp/contracts';
+import { bucketValue, EMPTY_AGGREGATE, isMetricName, METRIC_NAMES, periodMetrics, trend, type Aggregate, type PeriodMetrics } from './stats-metrics';
+import {
+  RequestStatsBody,
+  ResetBody,
+  SeriesQuery,
+  StatsQuery,
+  SummaryBody,
+  WorkloadIdParam,
+  parseInput,
+} from './stats-query.schema';
+import type { Grouping, StatsRepository } from './stats.repository';
+import { bucketCount, bucketsOf, isoPeriod, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
+
+export interface StatsBody {
+  period: { start: string; end: string };
+  metrics: PeriodMetrics;
+}
+
+export interface SeriesBody {
+  metric: string;
+  summary: { protonId: string | null; period: { start: string; end: string } };
+  buckets: Array<{ period: { start: string; end: string }; value: number | null }>;
+}
+
+export interface SummaryStats {
+  workloads: { total: number; active: number };
+  requests: { total: number; succeeded: number; failed: number; trend: number };
+  errorRate: { rate: number; trend: number };
+  responseTime: { millis: number; trend: number };
+  concurrentRequests: { count: number; trend: number };
+}
+
+export interface RequestStats {
+  totalRequests: number;
+  errorRate: number | null;
+  responseTime: number | null;
+  concurrentRequests: number;
+  lastRequestAt: string | null;
+}
+
+/**
+ * The statistics of spec/API.md §4, served to the gateway. Inputs arrive unparsed; refusals are
+ * returned as DomainError values (validation / bad_request / not_found).
+ */
+export class StatsService {
+  constructor(
+    private readonly repository: StatsRepository,
+    private readonly now: () => number,
+  ) {}
+
+  async stats(workloadId: string, rawQuery: unknown): Promise<StatsBody | DomainError> {
+    const id = parseInput(WorkloadIdParam, workloadId, 'path');
+    if (isDomainError(id)) return id;
+    const q = parseInput(StatsQuery, rawQuery, 'query');
+    if (isDomainError(q)) return q;
+    const period = resolvePeriod(q.startTime, q.endTime, this.now());
+    if (isDomainError(period)) return period;
+    const groups = await this.repository.aggregate({ workloadIds: [id], protonId: q.protonId, period }, { by: 'all' }, {
+      quantile: q.responseTimeQuantile,
+      slowMs: q.slowRequestsThreshold,
+      peak: true,
+    });
+    return { period: isoPeriod(period), metrics: periodMetrics(groups.get('0') ?? EMPTY_AGGREGATE, period) };
+  }
+
+  async series(workloadId: string, metricName: string, rawQuery: unknown): Promise<SeriesBody | DomainError> {
+    if (!isMetricName(metricName)) {
+      return domainError('not_found', 'METRIC_NOT_FOUND', `unknown metric '${metricName}'; known: ${METRIC_NAMES.join(', ')}`);
+    }
+    const id = parseInput(WorkloadIdParam, workloadId, 'path');
+    if (isDomainError(id)) return id;
+    const q = parseInput(SeriesQuery, rawQuery, 'query');
+    if (isDomainError(q)) return q;
+    const period = resolvePeriod(q.startTime, q.endTime, this.now());
+    if (isDomainError(period)) return period;
+    if (bucketCount(period, q.resolution) > MAX_BUCKETS) {
+      return domainError('validation', 'TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets: use a coarser resolution or a shorter period`, ['query', 'resolution']);
+    }
+    const buckets = bucketsOf(period, q.resolution);
+    const step = stepMs(q.resolution);
+    const grouping: Grouping = step !== null ? { by: 'step', originMs: period.startMs, stepMs: step } : { by: 'bounds', bounds: buckets.map((b) => b.startMs) };
+    const groups = await this.repository.aggregate({ workloadIds: [id], protonId: q.protonId, period }, grouping, {
+      quantile: metricName === 'responseTime' ? q.responseTimeQuantile : undefined,
+      slowMs: q.slowRequestsThreshold,
+      peak: metricName === 'concurrentRequests',
+    });
+    return {
+      metric: metricName,
+      summary: { protonId: q.protonId ?? null, period: isoPeriod(period) },
+      buckets: buckets.map((b, i) => ({ period: isoPeriod(b), value: bucketValue(metricName, groups.get(String(i)) ?? EMPTY_AGGREGATE, b) })),
+    };
+  }
+
+  /** Records a reset; from now on the records it covers that arrived at or before `resetAt` are excluded. */
+  async reset(workloadId: string, rawBody: unknown): Promise<{ workloadId: string; protonId: string | null; startTime: string | null; endTime: string | null; resetAt: string } | DomainError> {
+    const id = parseInput(WorkloadIdParam, workloadId, 'path');
+    if (isDomainError(id)) return id;
+    const b = parseInput(ResetBody, rawBody, 'body');
+    if (isDomainError(b)) return b;
+    if (b.startTime !== undefined && b.endTime !== undefined && b.startTime > b.endTime) {
+      return domainError('bad_request', 'INVALID_PERIOD', 'startTime must not be after endTime');
+    }
+    await this.repository.addReset({ workloadId: id, protonId: b.protonId, windowStartMs: b.startTime, windowEndMs: b.endTime, resetAtMs: b.resetAt });
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    return { workloadId: id, protonId: b.protonId ?? null, startTime: iso(b.startTime), endTime: iso(b.endTime), resetAt: new Date(b.resetAt).toISOString() };
+  }
+
+  /** The GET /workloads/stats body over the given (already visibility-filtered) workloads. */
+  async summary(rawBody: unknown): Promise<SummaryStats | DomainError> {
+    const b = parseInput(SummaryBody, rawBody, 'body');
+    if (isDomainError(b)) return b;
+    const period = resolvePeriod(b.startTime, b.endTime, this.now());
+    if (isDomainError(period)) return period;
+    const previous = previousPeriod(period);
+    // One query over both periods: bucket 0 = previous, bucket 1 = current.
+    const groups = await this.repository.aggregate(
+      { workloadIds: b.workloadIds, period: { startMs: previous.startMs, endMs: period.endMs } },
+      { by: 'bounds', bounds: [previous.startMs, period.startMs] },
+      { quantile: b.responseTimeQuantile, peak: true },
+    );
+    const prev = groups.get('0') ?? EMPTY_AGGREGATE;
+    const cur = groups.get('1') ?? EMPTY_AGGREGATE;
+    const failed = (a: Aggregate) => a.userErrors + a.serverErrors;
+    const errorPercent = (a: Aggregate) => (a.total === 0 ? 0 : (failed(a) / a.total) * 100);
+    const hadData = prev.total > 0;
+    return {
+      workloads: { total: new Set(b.workloadIds).size, active: new Set(b.activeWorkloadIds).size },
+      requests: { total: cur.total, succeeded: cur.total - failed(cur), failed: failed(cur), trend: trend(cur.total, prev.total, hadData) },
+      errorRate: { rate: errorPercent(cur), trend: trend(errorPercent(cur), errorPercent(prev), hadData) },
+      responseTime: { millis: cur.responseTime ?? 0, trend: trend(cur.responseTime ?? 0, prev.responseTime ?? 0, hadData) },
+      concurrentRequests: { count: cur.peak, trend: trend(cur.peak, prev.peak, hadData) },
+    };
+  }
+
+  /** `requestStats` of each workload for the default period (serviceStats=true). */
+  async requestStats(rawBody: unknown): Promise<Record<string, RequestStats> | DomainError> {
+    const b = parseInput(RequestStatsBody, rawBody, 'body');
+    if (isDomainError(b)) return b;
+    const period = resolvePeriod(undefined, undefined, this.now()) as Period;
+    const groups = await this.repository.aggregate({ workloadIds: b.workloadIds, period }, { by: 'workload' }, { quantile: 0.5, peak: true });
+    const out: Record<string, RequestStats> = {};
+    for (const id of b.workloadIds) {
+      const a = groups.get(id) ?? EMPTY_AGGREGATE;
+      out[id] = {
+        totalRequests: a.total,
+        errorRate: a.total === 0 ? null : (a.userErrors + a.serverErrors) / a.total,
+        responseTime: a.total === 0 ? null : a.responseTime,
+        concurrentRequests: a.peak,
+        lastRequestAt: a.lastMs === null ? null : new Date(a.lastMs).toISOString(),
+      };
+    }
+    return out;
+  }
+
+  async healthy(): Promise<boolean> {
+    return this.repository.ping().catch(() => false);
+  }
+}

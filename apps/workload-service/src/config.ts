@@ -1,0 +1,26 @@
+import { BoolFlag, CommaList, parseConfig, Port } from '@wcp/nest-common';
+import { z } from 'zod';
+
+const Schema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  INTERNAL_PORT: Port.default(8081),
+  DATA_DIR: z.string().default('./.data'),
+  /** Set: MongoDB (or FerretDB) holds events and read models. Unset: embedded SQLite under DATA_DIR. */
+  MONGODB_URI: z.string().optional(),
+  MONGODB_DB: z.string().default('workloads'),
+  KAFKA_BROKERS: CommaList,
+  BOOTSTRAP_API_TOKEN: z.string().min(16, 'BOOTSTRAP_API_TOKEN must be at least 16 characters').optional(),
+  MAX_ACTIVE_WORKLOADS_PER_OWNER: z.coerce.number().int().min(1).default(20),
+  /** Off only in tests that prove the outbox survives a crash between append and publish. */
+  OUTBOX_RELAY_ENABLED: BoolFlag.default(true),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500),
+  COMMAND_PARTITIONS: z.coerce.number().int().min(1).default(6),
+});
+
+export type WorkloadServiceConfig = z.output<typeof Schema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): WorkloadServiceConfig {
+  return parseConfig(Schema, env);
+}
+
+export const CONFIG = Symbol('WORKLOAD_SERVICE_CONFIG');

@@ -1,0 +1,63 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Actor, DomainError, domainError } from '@wcp/contracts';
+import { Commit, EVENT_STORE, EventStore, NewEvent } from './event-store';
+import { CommitPipeline } from './commit.pipeline';
+
+export interface Versioned {
+  version: number;
+}
+
+export interface ExecuteOptions<S extends Versioned, E extends NewEvent, R> {
+  streamId: string;
+  initial: S;
+  evolve: (state: S, event: E) => S;
+  /** Idempotency key of this append: the command id, suffixed when one command writes several streams. */
+  commitId: string;
+  actor: Actor | null;
+  now: string;
+  decide: (state: S) => { events: E[]; result: R } | DomainError;
+}
+
+export type ExecuteOutcome<R> = { ok: true; result: R; duplicate: boolean; commit: Commit | null } | { ok: false; error: DomainError };
+
+const MAX_CONFLICT_RETRIES = 5;
+
+/**
+ * Load → decide → append, retried on optimistic-concurrency conflicts (another writer won the
+ * race: decide again on the fresh state). A commit id seen before returns the first result.
+ */
+@Injectable()
+export class AggregateRepository {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore, private readonly pipeline: CommitPipeline) {}
+
+  async load<S extends Versioned, E extends NewEvent>(streamId: string, initial: S, evolve: (state: S, event: E) => S): Promise<S> {
+    const events = await this.store.readStream(streamId);
+    return events.reduce((s, e) => evolve(s, e as unknown as E), initial);
+  }
+
+  async execute<S extends Versioned, E extends NewEvent, R>(options: ExecuteOptions<S, E, R>): Promise<ExecuteOutcome<R>> {
+    const previous = await this.store.findCommit(options.commitId);
+    if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };
+    for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+      const state = await this.load(options.streamId, options.initial, options.evolve);
+      const decision = options.decide(state);
+      if ('code' in decision) return { ok: false, error: decision };
+      if (decision.events.length === 0) return { ok: true, result: decision.result, duplicate: false, commit: null };
+      const outcome = await this.store.append({
+        streamId: options.streamId,
+        expectedVersion: state.version,
+        events: decision.events,
+        commitId: options.commitId,
+        actorId: options.actor?.id ?? null,
+        occurredAt: options.now,
+        result: decision.result,
+      });
+      if (outcome.status === 'duplicate') return { ok: true, result: outcome.commit.result as R, duplicate: true, commit: outcome.commit };
+      if (outcome.status === 'appended') {
+        await this.pipeline.afterAppend(outcome.commit);
+        return { ok: true, result: decision.result, duplicate: false, commit: outcome.commit };
+      }
+    }
+    return { ok: false, error: domainError('conflict', 'CONCURRENT_MODIFICATION', `Stream ${options.streamId} kept changing; try again.`) };
+  }
+}

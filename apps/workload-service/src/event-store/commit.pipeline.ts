@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
+import { Commit, EVENT_STORE, EventStore, StoredEvent } from './event-store';
+
+/** A read model fed by stored events. `apply` must be idempotent: catch-up may replay an event. */
+export interface Projection {
+  readonly collections: string[];
+  apply(event: StoredEvent): Promise<void>;
+}
+
+export const PROJECTIONS = Symbol('PROJECTIONS');
+
+/** Something to wake when commits are waiting to be published (the outbox relay). */
+export interface CommitListener {
+  nudge(): void;
+}
+
+export const COMMIT_LISTENERS = Symbol('COMMIT_LISTENERS');
+
+/**
+ * What happens after an append: project synchronously (so the command's reply can be read
+ * back at once), then wake the outbox relay. Each step is recorded on the commit, so a crash
+ * in between is repaired by `catchUp` at the next start.
+ */
+@Injectable()
+export class CommitPipeline {
+  private readonly logger = new Logger('CommitPipeline');
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(PROJECTIONS) private readonly projections: Projection[],
+    @Inject(COMMIT_LISTENERS) private readonly listeners: CommitListener[],
+  ) {}
+
+  async afterAppend(commit: Commit): Promise<void> {
+    await this.project([commit]);
+    this.listeners.forEach((l) => l.nudge());
+  }
+
+  /** Projects every commit not projected yet, oldest first. Returns how many. */
+  async catchUp(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await this.store.pending('projected', 500);
+      if (batch.length === 0) return total;
+      await this.project(batch);
+      total += batch.length;
+    }
+  }
+
+  /** Drops every read model and replays the whole log into it. */
+  async rebuild(onProgress?: (done: number) => void): Promise<number> {
+    for (const p of this.projections) for (const c of p.collections) await this.readModels.drop(c);
+    await this.store.resetStage('projected');
+    let total = 0;
+    for (;;) {
+      const batch = await this.store.pending('projected', 1000);
+      if (batch.length === 0) break;
+      await this.project(batch);
+      total += batch.length;
+      onProgress?.(total);
+    }
+    this.logger.log(`rebuilt read models from ${total} commits`);
+    return total;
+  }
+
+  private async project(commits: Commit[]): Promise<void> {
+    for (const commit of commits) {
+      for (const event of commit.events) for (const p of this.projections) await p.apply(event);
+    }
+    await this.store.markDone('projected', commits.map((c) => c.commitId));
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The event store seam: MongoDB (distributed) and SQLite (embedded) implement it. Events are
+ * appended in commits — one document/row per accepted command — so a multi-event append is
+ * atomic without multi-document transactions, and `commitId` (derived from the command id)
+ * makes appends idempotent.
+ */
+
+/** An event as the domain produces it: an explicit type and schema version, never a class name. */
+export interface NewEvent {
+  type: string;
+  schemaVersion: number;
+  data: Record<string, unknown>;
+}
+
+export interface StoredEvent extends NewEvent {
+  eventId: string;
+  streamId: string;
+  /** 1-based position within the stream. */
+  version: number;
+  /** Global order: the commit's position; events of one commit share it and keep array order. */
+  position: number;
+  occurredAt: string;
+  actorId: string | null;
+  commitId: string;
+}
+
+export interface Commit {
+  commitId: string;
+  streamId: string;
+  position: number;
+  events: StoredEvent[];
+  /** What the command answered when it was accepted, replayed for redeliveries. */
+  result: unknown;
+}
+
+export interface AppendRequest {
+  streamId: string;
+  /** Version the decision was taken on; 0 for a new stream. */
+  expectedVersion: number;
+  events: NewEvent[];
+  commitId: string;
+  actorId: string | null;
+  occurredAt: string;
+  result?: unknown;
+}
+
+export type AppendOutcome =
+  | { status: 'appended'; commit: Commit }
+  | { status: 'conflict'; actualVersion: number }
+  | { status: 'duplicate'; commit: Commit };
+
+/** Which after-append step a commit is waiting for: read-model projection or outbox publish. */
+export type CommitStage = 'projected' | 'published';
+
+export interface EventStore {
+  append(request: AppendRequest): Promise<AppendOutcome>;
+  readStream(streamId: string): Promise<StoredEvent[]>;
+  streamVersion(streamId: string): Promise<number>;
+  findCommit(commitId: string): Promise<Commit | null>;
+  /** Commits in position order after `afterPosition`, for rebuilds and replays. */
+  readAll(afterPosition: number, limit: number): Promise<Commit[]>;
+  /** Oldest commits that have not passed `stage` yet, in position order. */
+  pending(stage: CommitStage, limit: number): Promise<Commit[]>;
+  markDone(stage: CommitStage, commitIds: string[]): Promise<void>;
+  /** Marks every commit as not projected, before a rebuild. */
+  resetStage(stage: CommitStage): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const EVENT_STORE = Symbol('EVENT_STORE');
+
+export function eventIdOf(commitId: string, index: number): string {
+  return `${commitId}#${index}`;
+}

@@ -1,0 +1,114 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Actor, DomainError } from '@wcp/contracts';
+import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ArtifactQueries } from '../artifacts/artifact.queries';
+import { EVENT_STORE, EventStore } from '../event-store/event-store';
+import { IdentityQueries } from '../identity/identity.queries';
+import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
+import { WorkloadListQuery, WorkloadQueries } from '../workloads/queries/workload.queries';
+
+const Paging = z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(10) });
+
+/**
+ * Internal query API, for the gateway only (loopback or a private network). The gateway has
+ * authenticated the caller and passes them in `x-wcp-actor`; authorization happens here, on
+ * the read models. Refusals answer `{code, kind, message}` with a status the gateway ignores.
+ */
+@Controller('internal')
+export class InternalController {
+  constructor(
+    private readonly workloads: WorkloadQueries,
+    private readonly artifacts: ArtifactQueries,
+    private readonly identity: IdentityQueries,
+    @Inject(EVENT_STORE) private readonly eventStore: EventStore,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+  ) {}
+
+  @Get('health')
+  async health() {
+    const [eventStore, readModels, bus] = await Promise.all([this.eventStore.ping(), this.readModels.ping(), this.bus.ping()]);
+    return { status: eventStore && readModels && bus ? 'ok' : 'degraded', components: { eventStore: up(eventStore), readModels: up(readModels), bus: up(bus) } };
+  }
+
+  @Post('auth/resolve')
+  @HttpCode(200)
+  async resolve(@Body() body: { tokenHash?: string }, @Res({ passthrough: true }) reply: FastifyReply) {
+    const actor = typeof body?.tokenHash === 'string' ? await this.identity.actorByTokenHash(body.tokenHash) : null;
+    if (!actor) reply.status(404);
+    return actor ?? { code: 'TOKEN_UNKNOWN', kind: 'not_found', message: 'unknown token' };
+  }
+
+  @Post('workloads/search')
+  @HttpCode(200)
+  async list(@Body() body: unknown, @Headers('x-wcp-actor') actorHeader: string) {
+    return this.workloads.list(WorkloadListQuery.parse(body), actorOf(actorHeader));
+  }
+
+  @Post('workloads/visible')
+  @HttpCode(200)
+  async visible(@Body() body: unknown, @Headers('x-wcp-actor') actorHeader: string) {
+    return this.workloads.visibleIds(WorkloadListQuery.parse(body), actorOf(actorHeader));
+  }
+
+  @Get('workloads/:id')
+  async get(@Param('id') id: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.workloads.get(id, actorOf(actorHeader)));
+  }
+
+  @Get('workloads/:id/events')
+  async events(@Param('id') id: string, @Query() query: unknown, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { offset, limit } = Paging.parse(query);
+    return answer(reply, await this.workloads.events(id, actorOf(actorHeader), offset, limit));
+  }
+
+  @Get('workloads/:id/related')
+  async related(@Param('id') id: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.workloads.related(id, actorOf(actorHeader)));
+  }
+
+  @Get('artifacts')
+  async artifactList(@Query() query: Record<string, unknown>, @Headers('x-wcp-actor') actorHeader: string) {
+    const { offset, limit } = Paging.parse(query);
+    const status = typeof query.status === 'string' ? query.status.split(',') : undefined;
+    return this.artifacts.list(actorOf(actorHeader), offset, limit, status);
+  }
+
+  @Get('artifacts/:id')
+  async artifact(@Param('id') id: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.artifacts.get(id, actorOf(actorHeader)));
+  }
+
+  @Get('users')
+  async users(@Query() query: unknown) {
+    const { offset, limit } = Paging.parse(query);
+    return this.identity.list(offset, limit);
+  }
+}
+
+function up(ok: boolean) {
+  return ok ? 'ok' : 'down';
+}
+
+function actorOf(header: string | undefined): Actor {
+  if (!header) throw new Error('missing x-wcp-actor');
+  return Actor.parse(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')));
+}
+
+const STATUS: Record<DomainError['kind'], number> = {
+  validation: 422,
+  bad_request: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  unavailable: 503,
+  bad_gateway: 502,
+  timeout: 504,
+};
+
+function answer<T extends object>(reply: FastifyReply, value: T | DomainError): T | DomainError {
+  if ('code' in value && 'kind' in value) reply.status(STATUS[value.kind]);
+  return value;
+}

@@ -1,0 +1,35 @@
+import { Actor, domainError, DomainError } from '@wcp/contracts';
+import type { IdentityEvent } from './identity.events';
+
+export interface ClaimState {
+  version: number;
+  userId: string | null;
+}
+
+export const initialClaim: ClaimState = { version: 0, userId: null };
+
+export function evolveClaim(state: ClaimState, event: IdentityEvent): ClaimState {
+  return event.type === 'username.claimed' ? { version: state.version + 1, userId: event.data.userId } : { ...state, version: state.version + 1 };
+}
+
+export function requireAdmin(actor: Actor | null): DomainError | null {
+  return actor && !actor.isAdmin ? domainError('forbidden', 'ADMIN_REQUIRED', 'Only administrators can manage users and groups.') : null;
+}
+
+/** A username stream holds one claim; its optimistic concurrency makes usernames unique. */
+export function decideClaim(state: ClaimState, username: string, userId: string): IdentityEvent[] | DomainError {
+  if (state.userId === userId) return [];
+  if (state.userId !== null) return domainError('conflict', 'USERNAME_TAKEN', `Username '${username}' is already taken.`);
+  return [{ type: 'username.claimed', schemaVersion: 1, data: { userId } }];
+}
+
+export interface UserState {
+  version: number;
+  exists: boolean;
+}
+
+export const initialUser: UserState = { version: 0, exists: false };
+
+export function evolveUser(state: UserState, event: IdentityEvent): UserState {
+  return { version: state.version + 1, exists: state.exists || event.type === 'user.created' || event.type === 'group.created' };
+}

@@ -1,0 +1,10 @@
+/** Events of the `user-<id>`, `username-<name>` and `group-<id>` streams. */
+export type IdentityEvent =
+  | {
+      type: 'user.created';
+      schemaVersion: 1;
+      data: { userId: string; username: string; fullName: string | null; orgId: string | null; groupIds: string[]; isAdmin: boolean; tokenHash: string; createdAt: string };
+    }
+  | { type: 'user.token-changed'; schemaVersion: 1; data: { tokenHash: string } }
+  | { type: 'username.claimed'; schemaVersion: 1; data: { userId: string } }
+  | { type: 'group.created'; schemaVersion: 1; data: { groupId: string; name: string; createdAt: string } };

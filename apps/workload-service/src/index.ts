@@ -1,0 +1,105 @@
+import { Logger, LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { MessageBus } from '@wcp/messaging';
+import mongoose, { Connection } from 'mongoose';
+import { join } from 'node:path';
+import { WorkloadServiceModule } from './app.module';
+import type { ImageCatalog } from './artifacts/image-catalog.check';
+import { ArtifactProjection } from './artifacts/projections/artifact.projection';
+import type { WorkloadServiceConfig } from './config';
+import { CommitPipeline } from './event-store/commit.pipeline';
+import type { EventStore } from './event-store/event-store';
+import { MongoEventStore } from './event-store/mongo.event-store';
+import { SqliteEventStore } from './event-store/sqlite.event-store';
+import { BootstrapAdminService } from './identity/bootstrap-admin.service';
+import { IdentityProjection } from './identity/projections/identity.projection';
+import { CommandConsumer } from './messaging/command.consumer';
+import { OutboxRelay } from './messaging/outbox.relay';
+import { EmbeddedReadModelStore } from './read-models/embedded.read-model-store';
+import { MongoReadModelStore } from './read-models/mongo.read-model-store';
+import type { ReadModelStore } from './read-models/read-model-store';
+import { WorkloadProjection } from './workloads/projections/workload.projection';
+
+export { loadConfig } from './config';
+export type { WorkloadServiceConfig } from './config';
+export { hashToken } from './identity/bootstrap-admin.service';
+
+export interface Storage {
+  eventStore: EventStore;
+  readModels: ReadModelStore;
+  close(): Promise<void>;
+}
+
+/** MongoDB when MONGODB_URI is set, else SQLite files under DATA_DIR. The only place that knows. */
+export async function openStorage(config: WorkloadServiceConfig): Promise<Storage> {
+  if (config.MONGODB_URI) {
+    const connection: Connection = await mongoose
+      .createConnection(config.MONGODB_URI, { dbName: config.MONGODB_DB, serverSelectionTimeoutMS: 10_000, autoIndex: false })
+      .asPromise();
+    const eventStore = new MongoEventStore(connection);
+    await eventStore.init();
+    return { eventStore, readModels: new MongoReadModelStore(connection), close: () => connection.close() };
+  }
+  const eventStore = new SqliteEventStore(join(config.DATA_DIR, 'workload-service', 'events.sqlite'));
+  const readModels = new EmbeddedReadModelStore(join(config.DATA_DIR, 'workload-service', 'read-models.sqlite'));
+  return {
+    eventStore,
+    readModels,
+    close: async () => {
+      await eventStore.close();
+      await readModels.close();
+    },
+  };
+}
+
+export interface WorkloadServiceHandle {
+  app: NestFastifyApplication;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the workload service: storage, projections caught up, bootstrap admin, outbox relay,
+ * command consumer, internal HTTP API. Shutdown runs in the reverse order so no command is
+ * half-handled.
+ */
+export async function createWorkloadService(options: {
+  config: WorkloadServiceConfig;
+  bus: MessageBus;
+  imageCatalog?: ImageCatalog | null;
+  logger?: LoggerService | false;
+}): Promise<WorkloadServiceHandle> {
+  const logger = new Logger('WorkloadService');
+  const storage = await openStorage(options.config);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog: options.imageCatalog ?? null }),
+    new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
+    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
+  );
+  await app.init();
+  for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(IdentityProjection)]) await p.init();
+  const caughtUp = await app.get(CommitPipeline).catchUp();
+  if (caughtUp > 0) logger.log(`projected ${caughtUp} commits left over from the last run`);
+  await app.get(BootstrapAdminService).ensure();
+  const outbox = app.get(OutboxRelay);
+  outbox.start();
+  const consumer = app.get(CommandConsumer);
+  await consumer.start();
+  await app.listen(options.config.INTERNAL_PORT, options.config.HOST);
+  const address = app.getHttpServer().address() as { port: number };
+  const url = `http://${options.config.HOST}:${address.port}`;
+  logger.log(`internal API on ${url} (${options.config.MONGODB_URI ? 'MongoDB' : `embedded store in ${options.config.DATA_DIR}`})`);
+  return {
+    app,
+    url,
+    close: async () => {
+      await consumer.stop();
+      await outbox.stop();
+      await app.close();
+      await storage.close();
+    },
+  };
+}
+
+export { CommitPipeline, openStorage as openWorkloadStorage };

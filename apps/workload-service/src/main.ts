@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { Topics } from '@wcp/contracts';
+import { KafkaBus } from '@wcp/messaging';
+import { Logger } from '@nestjs/common';
+import { createWorkloadService, loadConfig } from './index';
+
+/** Distributed mode: this service alone, against Kafka and MongoDB from the environment. */
+async function main() {
+  const config = loadConfig();
+  if (!config.KAFKA_BROKERS) throw new Error('invalid configuration:\n  KAFKA_BROKERS: required when the workload service runs on its own');
+  const logger = new Logger('main');
+  const bus = new KafkaBus({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'workload-service',
+    topics: [
+      { topic: Topics.commands, partitions: config.COMMAND_PARTITIONS },
+      { topic: Topics.commandResults, partitions: 1 },
+      { topic: Topics.events, partitions: config.COMMAND_PARTITIONS },
+    ],
+    log: (level, message) => logger[level === 'info' ? 'log' : level](message),
+  });
+  const service = await createWorkloadService({ config, bus });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal}: shutting down`);
+    await service.close();
+    await bus.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

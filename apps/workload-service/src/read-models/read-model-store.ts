@@ -1,0 +1,51 @@
+/**
+ * The read-model seam: MongoDB collections in distributed mode, an embedded document store in
+ * embedded mode. Read models are disposable — rebuilt from the event store on demand — so the
+ * embedded store favours simplicity over scale.
+ *
+ * Filters are a small, explicit subset of MongoDB's query language so both stores evaluate
+ * them identically; see `filter.matcher.ts` for the reference semantics.
+ */
+export type Scalar = string | number | boolean | null;
+
+export type FieldCondition =
+  | Scalar
+  | { $in: Scalar[] }
+  | { $nin: Scalar[] }
+  | { $ne: Scalar }
+  | { $regex: string; $options?: 'i' }
+  | { $gt: Scalar }
+  | { $gte: Scalar }
+  | { $lt: Scalar }
+  | { $lte: Scalar }
+  | { $exists: boolean };
+
+export type Filter = { [field: string]: FieldCondition } | { $or: Filter[] } | { $and: Filter[] };
+
+export interface FindOptions {
+  sort?: Array<[field: string, direction: 1 | -1]>;
+  skip?: number;
+  limit?: number;
+}
+
+export interface Doc {
+  _id: string;
+  [key: string]: unknown;
+}
+
+export interface ReadModelStore {
+  get<T extends Doc>(collection: string, id: string): Promise<T | null>;
+  /** Inserts or replaces the whole document. */
+  put(collection: string, doc: Doc): Promise<void>;
+  /** Sets top-level fields on every matching document; returns how many matched. */
+  setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number>;
+  delete(collection: string, id: string): Promise<void>;
+  find<T extends Doc>(collection: string, filter: Filter, options?: FindOptions): Promise<T[]>;
+  count(collection: string, filter: Filter): Promise<number>;
+  drop(collection: string): Promise<void>;
+  ensureIndexes(collection: string, indexes: Array<Record<string, 1 | -1>>): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const READ_MODEL_STORE = Symbol('READ_MODEL_STORE');

@@ -1,0 +1,46 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { CommandOutcome } from '@wcp/contracts';
+import { CONFIG, WorkloadServiceConfig } from '../../../config';
+import { AggregateRepository } from '../../../event-store/aggregate.repository';
+import { failure, success } from '../../../messaging/envelope.command';
+import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
+import { ACTIVE_STATUSES, decideStart, evolveWorkload, initialWorkloadState } from '../../domain/workload.decider';
+import { WORKLOADS } from '../../projections/workload.projection';
+import { StartWorkloadCommand } from './start-workload.command';
+
+/**
+ * Start: 202 when accepted, 200 when already running or starting. The per-owner limit is read
+ * from the read model; it is a soft quota, so a rare race past it by one is acceptable.
+ */
+@CommandHandler(StartWorkloadCommand)
+export class StartWorkloadHandler implements ICommandHandler<StartWorkloadCommand, CommandOutcome> {
+  constructor(
+    private readonly repository: AggregateRepository,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+  ) {}
+
+  async execute(command: StartWorkloadCommand): Promise<CommandOutcome> {
+    const { workloadId } = command.body;
+    const streamId = `workload-${workloadId}`;
+    const current = await this.repository.load(streamId, initialWorkloadState, evolveWorkload);
+    const activeWorkloadsOfOwner =
+      current.kind === 'active'
+        ? await this.readModels.count(WORKLOADS, {
+            $and: [{ 'creator.id': current.creatorId }, { status: { $in: ACTIVE_STATUSES } }, { _id: { $ne: workloadId } }],
+          })
+        : 0;
+    const outcome = await this.repository.execute({
+      streamId,
+      initial: initialWorkloadState,
+      evolve: evolveWorkload,
+      commitId: command.envelope.commandId,
+      actor: command.actor,
+      now: command.envelope.issuedAt,
+      decide: (state) =>
+        decideStart(state, command.actor, workloadId, { activeWorkloadsOfOwner, maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER }),
+    });
+    return outcome.ok ? success(outcome.result) : failure(outcome.error);
+  }
+}

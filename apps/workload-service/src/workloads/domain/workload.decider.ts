@@ -1,0 +1,202 @@
+import {
+  Actor,
+  domainError,
+  DomainError,
+  Importance,
+  Permission,
+  RuntimeSettings,
+  ShareRole,
+  Tag,
+  UpdateWorkloadBody,
+  WorkloadStatus,
+} from '@wcp/contracts';
+import type { WorkloadEvent } from './workload.events';
+
+/** State of one workload, rebuilt by folding its events. */
+export type WorkloadState =
+  | { kind: 'absent'; version: number }
+  | { kind: 'deleted'; version: number; id: string; artifactId: string }
+  | {
+      kind: 'active';
+      version: number;
+      id: string;
+      name: string;
+      description: string | null;
+      importance: Importance;
+      artifactId: string;
+      runtime: RuntimeSettings;
+      tags: Tag[];
+      creatorId: string;
+      roles: Record<string, ShareRole>;
+      status: WorkloadStatus;
+      protonId: string | null;
+    };
+
+export const initialWorkloadState: WorkloadState = { kind: 'absent', version: 0 };
+
+export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): WorkloadState {
+  const version = state.version + 1;
+  switch (event.type) {
+    case 'workload.created': {
+      const d = event.data;
+      return {
+        kind: 'active',
+        version,
+        id: d.workloadId,
+        name: d.name,
+        description: d.description,
+        importance: d.importance,
+        artifactId: d.artifactId,
+        runtime: d.runtime,
+        tags: d.tags,
+        creatorId: d.creator.id,
+        roles: { [d.creator.id]: 'OWNER' },
+        status: 'stopped',
+        protonId: null,
+      };
+    }
+    case 'workload.updated':
+      return state.kind === 'active' ? { ...state, ...stripUndefined(event.data.changes), version } : { ...state, version };
+    case 'workload.start-requested':
+      return state.kind === 'active' ? { ...state, status: 'submitted', version } : { ...state, version };
+    case 'workload.stop-requested':
+      return state.kind === 'active' ? { ...state, status: 'stopping', version } : { ...state, version };
+    case 'workload.status-changed':
+      return state.kind === 'active'
+        ? { ...state, status: event.data.to, protonId: event.data.protonId ?? state.protonId, version }
+        : { ...state, version };
+    case 'workload.deleted':
+      return state.kind === 'active' ? { kind: 'deleted', id: state.id, artifactId: state.artifactId, version } : { ...state, version };
+  }
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Permissions per sharing role; admins act as owners everywhere. */
+const ROLE_PERMISSIONS: Record<ShareRole, Permission[]> = {
+  OWNER: ['CAN_VIEW', 'CAN_READ_DETAILS', 'CAN_INVOKE', 'CAN_UPDATE', 'CAN_DELETE', 'CAN_SHARE'],
+  USER: ['CAN_VIEW', 'CAN_READ_DETAILS', 'CAN_INVOKE'],
+  CONSUMER: ['CAN_VIEW', 'CAN_INVOKE'],
+};
+
+export function permissionsOf(roles: Record<string, ShareRole>, actor: Pick<Actor, 'id' | 'isAdmin' | 'groupIds' | 'orgId'>): Permission[] {
+  if (actor.isAdmin) return ROLE_PERMISSIONS.OWNER;
+  const granted = new Set<Permission>();
+  for (const principal of [actor.id, ...actor.groupIds, ...(actor.orgId ? [actor.orgId] : [])]) {
+    const role = roles[principal];
+    if (role) ROLE_PERMISSIONS[role].forEach((p) => granted.add(p));
+  }
+  return ROLE_PERMISSIONS.OWNER.filter((p) => granted.has(p));
+}
+
+export const ACTIVE_STATUSES: WorkloadStatus[] = ['submitted', 'provisioning', 'launching', 'running'];
+
+export interface Decision<TEvent> {
+  events: TEvent[];
+  /** What the caller is told; `accepted` false means a no-op answered with 200. */
+  result: { accepted: boolean; message: string };
+}
+
+type Active = Extract<WorkloadState, { kind: 'active' }>;
+
+/** Shared guard: the workload exists and the actor may see it (else 404) and holds `needed` (else 403). */
+export function requireAccess(state: WorkloadState, actor: Actor, needed: Permission, workloadId: string): DomainError | Active {
+  if (state.kind !== 'active') return notFound(workloadId);
+  const permissions = permissionsOf(state.roles, actor);
+  if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
+  if (!permissions.includes(needed)) {
+    return domainError('forbidden', 'WORKLOAD_FORBIDDEN', `You do not have the ${needed} permission on workload ${workloadId}.`);
+  }
+  return state;
+}
+
+export function notFound(workloadId: string): DomainError {
+  return domainError('not_found', 'WORKLOAD_NOT_FOUND', `Workload ${workloadId} was not found.`);
+}
+
+export function decideUpdate(state: WorkloadState, actor: Actor, workloadId: string, input: UpdateWorkloadBody): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
+  if ('code' in w) return w;
+  const changes: Extract<WorkloadEvent, { type: 'workload.updated' }>['data']['changes'] = {};
+  if (input.name !== undefined && input.name !== w.name) changes.name = input.name;
+  if (input.description !== undefined && (input.description ?? null) !== w.description) changes.description = input.description ?? null;
+  if (input.importance !== undefined && input.importance !== w.importance) changes.importance = input.importance;
+  if (input.tags !== undefined && JSON.stringify(input.tags) !== JSON.stringify(w.tags)) changes.tags = input.tags;
+  if (Object.keys(changes).length === 0) return { events: [], result: { accepted: false, message: 'Nothing to change.' } };
+  return { events: [{ type: 'workload.updated', schemaVersion: 1, data: { changes } }], result: { accepted: true, message: 'Workload updated.' } };
+}
+
+export interface StartContext {
+  /** Workloads of the same owner that are running or starting, excluding this one. */
+  activeWorkloadsOfOwner: number;
+  maxActiveWorkloadsPerOwner: number;
+}
+
+export function decideStart(state: WorkloadState, actor: Actor, workloadId: string, context: StartContext): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
+  if ('code' in w) return w;
+  if (ACTIVE_STATUSES.includes(w.status)) {
+    return { events: [], result: { accepted: false, message: `Workload is already ${w.status === 'running' ? 'running' : 'starting'}.` } };
+  }
+  if (w.status === 'stopping') {
+    return domainError('conflict', 'WORKLOAD_STOPPING', 'Workload is stopping; start it again once it has stopped.');
+  }
+  if (context.activeWorkloadsOfOwner >= context.maxActiveWorkloadsPerOwner) {
+    return domainError(
+      'forbidden',
+      'WORKLOAD_LIMIT_EXCEEDED',
+      `Starting this workload would exceed the limit of ${context.maxActiveWorkloadsPerOwner} running workloads per owner.`,
+    );
+  }
+  return { events: [{ type: 'workload.start-requested', schemaVersion: 1, data: {} }], result: { accepted: true, message: 'Start requested.' } };
+}
+
+export function decideStop(state: WorkloadState, actor: Actor, workloadId: string): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
+  if ('code' in w) return w;
+  if (w.status === 'stopped' || w.status === 'stopping' || w.status === 'terminated') {
+    return { events: [], result: { accepted: false, message: `Workload is already ${w.status}.` } };
+  }
+  return { events: [{ type: 'workload.stop-requested', schemaVersion: 1, data: {} }], result: { accepted: true, message: 'Stop requested.' } };
+}
+
+export function decideDelete(state: WorkloadState, actor: Actor, workloadId: string, leftovers: string[]): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_DELETE', workloadId);
+  if ('code' in w) return w;
+  return { events: [{ type: 'workload.deleted', schemaVersion: 1, data: { leftovers } }], result: { accepted: true, message: 'Workload deleted.' } };
+}
+
+/** A status reported by the runtime; only real transitions become events. */
+export function decideStatus(state: WorkloadState, to: WorkloadStatus, protonId: string | null, reason: string | null): WorkloadEvent[] {
+  if (state.kind !== 'active') return [];
+  if (state.status === to && state.protonId === protonId) return [];
+  return [{ type: 'workload.status-changed', schemaVersion: 1, data: { from: state.status, to, protonId, reason } }];
+}
+
+export interface CreateWorkloadInput {
+  workloadId: string;
+  name: string;
+  description: string | null;
+  importance: Importance;
+  artifactId: string;
+  runtime: RuntimeSettings;
+  tags: Tag[];
+}
+
+export function decideCreate(state: WorkloadState, actor: Actor, input: CreateWorkloadInput, now: string): Decision<WorkloadEvent> | DomainError {
+  if (state.kind !== 'absent') {
+    return domainError('conflict', 'WORKLOAD_EXISTS', `Workload ${input.workloadId} already exists.`);
+  }
+  return {
+    events: [
+      {
+        type: 'workload.created',
+        schemaVersion: 1,
+        data: { ...input, creator: { id: actor.id, username: actor.username }, createdAt: now },
+      },
+    ],
+    result: { accepted: true, message: 'Workload created.' },
+  };
+}

@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { IMPORTANCES, RuntimeSettings, Tag, UserData, WorkloadStatus } from '@wcp/contracts';
+import type { Projection } from '../../event-store/commit.pipeline';
+import type { StoredEvent } from '../../event-store/event-store';
+import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
+import type { ArtifactDoc } from '../../artifacts/projections/artifact.projection';
+import type { ArtifactEvent } from '../../artifacts/domain/artifact.events';
+import { toApiEvent } from '../domain/workload-event-types';
+import type { WorkloadEvent } from '../domain/workload.events';
+
+export interface WorkloadDoc {
+  _id: string;
+  name: string;
+  /** Lower-cased name: sorting by name is case-insensitive. */
+  nameLower: string;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+  creator: UserData;
+  owners: UserData[];
+  /** Principal id → role, as a list (FerretDB-safe keys); `principals` indexes visibility. */
+  roles: Array<{ principalId: string; role: string }>;
+  principals: string[];
+  status: WorkloadStatus;
+  importance: string;
+  /** low = 0 … critical = 3, so `orderBy=-importance` puts the most important first. */
+  importanceRank: number;
+  artifactId: string;
+  artifact: ArtifactDoc['summary'];
+  protonId: string | null;
+  runtime: RuntimeSettings;
+  tags: Tag[];
+  replacement: unknown | null;
+  lastResponse: unknown | null;
+  /** Last applied stream version: makes replays idempotent. */
+  v: number;
+  [key: string]: unknown;
+}
+
+export interface WorkloadEventDoc {
+  _id: string;
+  workloadId: string;
+  timestamp: string;
+  eventType: string;
+  actorId: string | null;
+  details: Record<string, unknown>;
+  position: number;
+  seq: number;
+  [key: string]: unknown;
+}
+
+export const WORKLOADS = 'workloads';
+export const WORKLOAD_EVENTS = 'workload_events';
+
+@Injectable()
+export class WorkloadProjection implements Projection {
+  readonly collections = [WORKLOADS, WORKLOAD_EVENTS];
+
+  constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore) {}
+
+  async init(): Promise<void> {
+    await this.store.ensureIndexes(WORKLOADS, [{ principals: 1, createdAt: -1 }, { artifactId: 1 }, { status: 1 }]);
+    await this.store.ensureIndexes(WORKLOAD_EVENTS, [{ workloadId: 1, position: -1, seq: -1 }]);
+  }
+
+  async apply(stored: StoredEvent): Promise<void> {
+    if (stored.streamId.startsWith('artifact-')) return this.applyArtifact(stored);
+    if (!stored.streamId.startsWith('workload-')) return;
+    const event = stored as unknown as WorkloadEvent & StoredEvent;
+    const workloadId = stored.streamId.slice('workload-'.length);
+    const api = toApiEvent(event);
+    const eventDoc: WorkloadEventDoc = {
+      _id: stored.eventId,
+      workloadId,
+      timestamp: stored.occurredAt,
+      eventType: api.eventType,
+      actorId: stored.actorId,
+      details: api.details,
+      position: stored.position,
+      seq: stored.version,
+    };
+    await this.store.put(WORKLOAD_EVENTS, eventDoc);
+
+    if (event.type === 'workload.created') {
+      const d = event.data;
+      const artifact = await this.store.get<ArtifactDoc>('artifacts', d.artifactId);
+      const creator = { id: d.creator.id, username: d.creator.username };
+      const doc: WorkloadDoc = {
+        _id: workloadId,
+        name: d.name,
+        nameLower: d.name.toLowerCase(),
+        description: d.description,
+        createdAt: d.createdAt,
+        updatedAt: d.createdAt,
+        creator,
+        owners: [creator],
+        roles: [{ principalId: creator.id, role: 'OWNER' }],
+        principals: [creator.id],
+        status: 'stopped',
+        importance: d.importance,
+        importanceRank: importanceRank(d.importance),
+        artifactId: d.artifactId,
+        artifact: artifact?.summary ?? { id: d.artifactId, name: '', status: 'draft', type: 'service', version: null, artifactRepositoryId: null },
+        protonId: null,
+        runtime: d.runtime,
+        tags: d.tags,
+        replacement: null,
+        lastResponse: null,
+        v: stored.version,
+      };
+      await this.store.put(WORKLOADS, doc);
+      return;
+    }
+    const doc = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
+    if (!doc || stored.version <= doc.v) return;
+    const next: WorkloadDoc = { ...doc, v: stored.version, updatedAt: stored.occurredAt };
+    switch (event.type) {
+      case 'workload.updated': {
+        const c = event.data.changes;
+        if (c.name !== undefined) Object.assign(next, { name: c.name, nameLower: c.name.toLowerCase() });
+        if (c.description !== undefined) next.description = c.description;
+        if (c.importance !== undefined) Object.assign(next, { importance: c.importance, importanceRank: importanceRank(c.importance) });
+        if (c.tags !== undefined) next.tags = c.tags;
+        break;
+      }
+      case 'workload.start-requested':
+        next.status = 'submitted';
+        break;
+      case 'workload.stop-requested':
+        next.status = 'stopping';
+        break;
+      case 'workload.status-changed':
+        next.status = event.data.to;
+        next.protonId = event.data.protonId ?? next.protonId;
+        break;
+      case 'workload.deleted':
+        await this.store.delete(WORKLOADS, workloadId);
+        return;
+    }
+    await this.store.put(WORKLOADS, next);
+  }
+
+  /** Workloads show a summary of their artifact; keep it in step when the artifact changes. */
+  private async applyArtifact(stored: StoredEvent): Promise<void> {
+    const event = stored as unknown as ArtifactEvent;
+    if (event.type !== 'artifact.locked' && event.type !== 'artifact.updated') return;
+    const artifact = await this.store.get<ArtifactDoc>('artifacts', stored.streamId.slice('artifact-'.length));
+    if (artifact) await this.store.setWhere(WORKLOADS, { artifactId: artifact._id }, { artifact: artifact.summary });
+  }
+}
+
+export function importanceRank(importance: string): number {
+  return IMPORTANCES.length - 1 - IMPORTANCES.indexOf(importance as (typeof IMPORTANCES)[number]);
+}

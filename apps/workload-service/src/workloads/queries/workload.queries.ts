@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Actor, DomainError, isDomainError, WorkloadDto, WorkloadEventDto } from '@wcp/contracts';
+import { z } from 'zod';
+import { ARTIFACTS, ArtifactDoc } from '../../artifacts/projections/artifact.projection';
+import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
+import { notFound, permissionsOf } from '../domain/workload.decider';
+import { WORKLOAD_EVENTS, WORKLOADS, WorkloadDoc, WorkloadEventDoc } from '../projections/workload.projection';
+import { renderWorkload, rolesOf, visibleTo } from './workload.renderer';
+
+/** The list query as the gateway forwards it, already validated. */
+export const WorkloadListQuery = z.object({
+  search: z.string().max(100).optional(),
+  status: z.array(z.string()).optional(),
+  importance: z.array(z.string()).optional(),
+  ids: z.array(z.string()).optional(),
+  createdBy: z.string().optional(),
+  artifactId: z.string().optional(),
+  artifactStatus: z.array(z.string()).optional(),
+  tagKeys: z.array(z.string()).optional(),
+  tagValues: z.array(z.string()).optional(),
+  orderBy: z.string().default('-createdAt'),
+  offset: z.number().int().min(0).default(0),
+  limit: z.number().int().min(1).max(10_000).default(10),
+});
+export type WorkloadListQuery = z.infer<typeof WorkloadListQuery>;
+
+const SORT_FIELDS: Record<string, string> = {
+  name: 'nameLower',
+  createdAt: 'createdAt',
+  updatedAt: 'updatedAt',
+  status: 'status',
+  importance: 'importanceRank',
+};
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+export function workloadFilter(query: WorkloadListQuery, actor: Actor): Filter {
+  const and: Filter[] = [visibleTo(actor)];
+  if (query.search) {
+    const s = escapeRegex(query.search);
+    and.push({
+      $or: [
+        { name: { $regex: s, $options: 'i' } },
+        { description: { $regex: s, $options: 'i' } },
+        { _id: { $regex: `^${escapeRegex(query.search.toLowerCase())}` } },
+      ],
+    });
+  }
+  if (query.status?.length) and.push({ status: { $in: query.status } });
+  if (query.importance?.length) and.push({ importance: { $in: query.importance } });
+  if (query.ids?.length) and.push({ _id: { $in: query.ids } });
+  if (query.createdBy) and.push({ $or: [{ 'creator.id': query.createdBy }, { 'creator.username': query.createdBy }] });
+  if (query.artifactId) and.push({ artifactId: query.artifactId });
+  if (query.artifactStatus?.length) and.push({ 'artifact.status': { $in: query.artifactStatus } });
+  if (query.tagKeys?.length) and.push({ 'tags.name': { $in: query.tagKeys } });
+  if (query.tagValues?.length) and.push({ 'tags.value': { $in: query.tagValues } });
+  return { $and: and };
+}
+
+export function workloadSort(orderBy: string): Array<[string, 1 | -1]> {
+  const direction = orderBy.startsWith('-') ? -1 : 1;
+  const field = SORT_FIELDS[orderBy.replace(/^-/, '')] ?? 'createdAt';
+  // _id breaks ties so pages never overlap or skip.
+  return [[field, direction], ['_id', direction]];
+}
+
+@Injectable()
+export class WorkloadQueries {
+  constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore) {}
+
+  async list(query: WorkloadListQuery, actor: Actor): Promise<{ totalCount: number; data: WorkloadDto[] }> {
+    const filter = workloadFilter(query, actor);
+    const [totalCount, docs] = await Promise.all([
+      this.store.count(WORKLOADS, filter),
+      this.store.find<WorkloadDoc>(WORKLOADS, filter, { sort: workloadSort(query.orderBy), skip: query.offset, limit: query.limit }),
+    ]);
+    return { totalCount, data: docs.map((d) => renderWorkload(d, actor)) };
+  }
+
+  /** The workload as the actor sees it, or WORKLOAD_NOT_FOUND when it is invisible to them. */
+  async get(workloadId: string, actor: Actor): Promise<WorkloadDto | DomainError> {
+    const doc = await this.visible(workloadId, actor);
+    return isDomainError(doc) ? doc : renderWorkload(doc, actor);
+  }
+
+  async events(workloadId: string, actor: Actor, offset: number, limit: number): Promise<{ totalCount: number; data: WorkloadEventDto[] } | DomainError> {
+    const doc = await this.visible(workloadId, actor, 'CAN_READ_DETAILS');
+    if (isDomainError(doc)) return doc;
+    const filter = { workloadId };
+    const [totalCount, events] = await Promise.all([
+      this.store.count(WORKLOAD_EVENTS, filter),
+      this.store.find<WorkloadEventDoc>(WORKLOAD_EVENTS, filter, { sort: [['position', -1], ['seq', -1]], skip: offset, limit }),
+    ]);
+    return {
+      totalCount,
+      data: events.map((e) => ({
+        id: e._id,
+        workloadId: e.workloadId,
+        timestamp: e.timestamp,
+        eventType: e.eventType as WorkloadEventDto['eventType'],
+        actorId: e.actorId,
+        details: e.details,
+      })),
+    };
+  }
+
+  async related(workloadId: string, actor: Actor) {
+    const doc = await this.visible(workloadId, actor, 'CAN_READ_DETAILS');
+    if (isDomainError(doc)) return doc;
+    const artifact = await this.store.get<ArtifactDoc>(ARTIFACTS, doc.artifactId);
+    const data: Array<{ id: string; type: 'artifact' | 'proton' | 'replacement'; name: string; createdAt: string }> = [];
+    if (artifact) data.push({ id: artifact._id, type: 'artifact', name: artifact.name, createdAt: artifact.createdAt });
+    return { count: data.length, data };
+  }
+
+  /** Ids and activity of every workload the actor may see, for cross-workload statistics. */
+  async visibleIds(query: WorkloadListQuery, actor: Actor): Promise<Array<{ id: string; status: string }>> {
+    const docs = await this.store.find<WorkloadDoc>(WORKLOADS, workloadFilter(query, actor), { sort: [['_id', 1]] });
+    return docs.map((d) => ({ id: d._id, status: d.status }));
+  }
+
+  private async visible(workloadId: string, actor: Actor, needed: 'CAN_VIEW' | 'CAN_READ_DETAILS' = 'CAN_VIEW'): Promise<WorkloadDoc | DomainError> {
+    const doc = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
+    if (!doc) return notFound(workloadId);
+    const permissions = permissionsOf(rolesOf(doc), actor);
+    if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
+    if (!permissions.includes(needed)) return { kind: 'forbidden', code: 'WORKLOAD_FORBIDDEN', message: `You do not have the ${needed} permission on workload ${workloadId}.` };
+    return doc;
+  }
+}

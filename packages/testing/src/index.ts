@@ -1,0 +1,4 @@
+export * from './api.client';
+export * from './infra';
+export * from './processes';
+export * from './wait-for';
