@@ -29,6 +29,7 @@ module.exports = function jestConfig(dir) {
     },
     testTimeout: tier === 'unit' ? 5000 : 120000,
     passWithNoTests: true,
+    reporters: ['default', path.join(__dirname, 'scripts/jest-count.reporter.js')],
     maxWorkers: tier === 'unit' ? '50%' : 1,
   };
 };

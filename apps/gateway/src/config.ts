@@ -8,6 +8,8 @@ const Schema = z
     /** Base of `endpoint`, `next` and `previous` URLs; defaults to http://127.0.0.1:$PORT. */
     PUBLIC_BASE_URL: z.url().optional(),
     KAFKA_BROKERS: CommaList,
+    /** Prefix of every Kafka topic and group, so systems can share a cluster. */
+    KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
     WORKLOAD_SERVICE_URL: z.url().default('http://127.0.0.1:8081'),
     TELEMETRY_SERVICE_URL: z.url().default('http://127.0.0.1:8082'),
     /** How long a command waits for the workload service before the gateway answers 504. */

@@ -72,7 +72,7 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
     const stats = new StatsService(new StatsRepository(client, db), now);
     app = await NestFactory.create<NestFastifyApplication>(
       TelemetryModule.register(stats),
-      new FastifyAdapter({ ignoreTrailingSlash: true, bodyLimit: 8 * 1024 * 1024 }),
+      new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 8 * 1024 * 1024 }),
       { logger: options.logLevels ?? ['error', 'warn'] },
     );
     await app.listen(config.port, config.host);

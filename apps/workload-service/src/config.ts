@@ -9,6 +9,8 @@ const Schema = z.object({
   MONGODB_URI: z.string().optional(),
   MONGODB_DB: z.string().default('workloads'),
   KAFKA_BROKERS: CommaList,
+  /** Prefix of every Kafka topic and group, so systems can share a cluster. */
+  KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
   BOOTSTRAP_API_TOKEN: z.string().min(16, 'BOOTSTRAP_API_TOKEN must be at least 16 characters').optional(),
   MAX_ACTIVE_WORKLOADS_PER_OWNER: z.coerce.number().int().min(1).default(20),
   /** Off only in tests that prove the outbox survives a crash between append and publish. */

@@ -11,6 +11,7 @@ async function main() {
   const logger = new Logger('main');
   const bus = new KafkaBus({
     brokers: config.KAFKA_BROKERS,
+    namespace: config.KAFKA_NAMESPACE,
     clientId: 'workload-service',
     topics: [
       { topic: Topics.commands, partitions: config.COMMAND_PARTITIONS },

@@ -10,6 +10,11 @@ export interface KafkaBusOptions {
   /** Upper bound on how long a fetch waits for data; low values keep request/reply snappy. */
   maxWaitTimeMs?: number;
   log?: (level: 'error' | 'warn' | 'info', message: string) => void;
+  /**
+   * Prefix for every topic and consumer group (`<namespace>.<name>`): lets several systems, or
+   * test runs, share one cluster without seeing each other. Business code keeps plain names.
+   */
+  namespace?: string;
 }
 
 /**
@@ -25,7 +30,10 @@ export class KafkaBus implements MessageBus {
   private admin: Admin | null = null;
   private topicsReady: Promise<void> | null = null;
 
+  private readonly ns: (name: string) => string;
+
   constructor(private readonly options: KafkaBusOptions) {
+    this.ns = options.namespace ? (name) => `${options.namespace}.${name}` : (name) => name;
     const log = options.log ?? (() => undefined);
     this.kafka = new Kafka({
       clientId: options.clientId,
@@ -50,11 +58,11 @@ export class KafkaBus implements MessageBus {
         this.admin = admin;
         try {
           const existing = new Set(await admin.listTopics());
-          const missing = this.options.topics.filter((t) => !existing.has(t.topic));
+          const missing = this.options.topics.filter((t) => !existing.has(this.ns(t.topic)));
           if (missing.length > 0) {
             await admin.createTopics({
               waitForLeaders: true,
-              topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+              topics: missing.map((t) => ({ topic: this.ns(t.topic), numPartitions: t.partitions, replicationFactor: 1 })),
             });
           }
         } finally {
@@ -73,7 +81,7 @@ export class KafkaBus implements MessageBus {
     if (messages.length === 0) return;
     const producer = await this.getProducer();
     await producer.send({
-      topic,
+      topic: this.ns(topic),
       acks: -1,
       messages: messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers })),
     });
@@ -82,7 +90,7 @@ export class KafkaBus implements MessageBus {
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.ensureTopics();
     const consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId: this.ns(options.groupId),
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       rebalanceTimeout: 10_000,
@@ -92,7 +100,7 @@ export class KafkaBus implements MessageBus {
     this.consumers.add(consumer);
     let stopping = false;
     await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: options.fromBeginning ?? false });
+    await consumer.subscribe({ topic: this.ns(options.topic), fromBeginning: options.fromBeginning ?? false });
     const joined = new Promise<void>((resolve) => {
       const off = consumer.on(consumer.events.GROUP_JOIN, () => {
         off();
@@ -105,7 +113,7 @@ export class KafkaBus implements MessageBus {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         const messages: BusMessage[] = batch.messages.map((m) => ({
-          topic: batch.topic,
+          topic: options.topic,
           key: m.key?.toString() ?? '',
           value: parseJson(m.value),
           headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),

@@ -130,7 +130,7 @@ beforeAll(async () => {
   // Phase 2: records arriving after the resets count again; redeliveries of reset records stay excluded.
   clock = C1 + 2000;
   const inResetWindow = phase1.filter((r) => r.workloadId === W && r.startedMs >= T0 + 30 * MIN && r.startedMs < T0 + 90 * MIN);
-  const fresh = [...gen(rand, W, T0 + 30 * MIN, T0 + 90 * MIN, 150, 100), ...gen(rand, W, T0 + 3 * HOUR, T0 + 5 * HOUR, 100, 100), ...gen(rand, W2, T0, T0 + HOUR, 100, 100)];
+  const fresh = [...gen(rand, W, T0 + 30 * MIN, T0 + HOUR, 150, 100), ...gen(rand, W, T0 + 3 * HOUR, T0 + 5 * HOUR, 100, 100), ...gen(rand, W2, T0, T0 + HOUR, 100, 100)];
   await deliver([...fresh, ...inResetWindow.slice(0, 150), ...phase1.filter((_, i) => i % 13 === 0)]);
   clock = C1 + 3000;
 }, 120_000);
@@ -183,6 +183,7 @@ describe('GET /internal/workloads/:id/stats', () => {
     const all = refSelect(refDedup(deliveries), resets, { workloadIds: [W], startMs: T0, endMs: T0 + 4 * HOUR });
     expect(all.length).toBeGreaterThan(1000);
     expect(all.some((r) => r.durationMs === 0)).toBe(true);
+    expect(refSelect(refDedup(deliveries), resets, { workloadIds: [W], startMs: T0 + HOUR, endMs: T0 + HOUR + 20 * MIN })).toHaveLength(0);
     expect(refAggregate(all, 0.5, 2000).peak).toBeGreaterThan(3);
     // resets excluded something, and phase-2 arrivals in a reset window count
     const noResets = refSelect(refDedup(deliveries), [], { workloadIds: [W], startMs: T0, endMs: T0 + 4 * HOUR });

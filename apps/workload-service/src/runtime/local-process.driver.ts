@@ -191,7 +191,9 @@ export class LocalProcessDriver implements RuntimeDriver {
   async recover(desired: ProtonSpec[]): Promise<void> {
     const wanted = new Map(desired.map((s) => [s.protonId, s]));
     const records = this.store.load();
+    // Instance ids this driver supervises: never killed by the marker scan below.
     const adopted = new Set<string>();
+    for (const p of this.protons.values()) for (const r of p.replicas.values()) if (r.instanceId) adopted.add(r.instanceId);
     const kills: Array<Promise<unknown>> = [];
     const now = this.now();
 

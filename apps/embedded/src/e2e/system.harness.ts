@@ -1,0 +1,133 @@
+import { ApiClient, freePort, requireKafka, requireMongo, RunningProcess, startNode, uniqueName, waitFor } from '@wcp/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const APPS = resolve(__dirname, '../../..');
+export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
+
+export interface System {
+  mode: 'embedded' | 'distributed';
+  api: ApiClient;
+  baseUrl: string;
+  processes: Record<string, RunningProcess>;
+  /** Stops every process (gracefully) and starts them again on the same data. */
+  restart(): Promise<void>;
+  /** SIGKILLs one process and starts it again with the same environment, optionally changed. */
+  crashAndRestart(name: string, env?: Record<string, string>): Promise<void>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Embedded mode: `node apps/embedded/dist/main.js`, as `npm start` runs it. */
+export async function startEmbeddedSystem(extraEnv: Record<string, string> = {}): Promise<System> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'wcp-e2e-'));
+  const env = { PORT: String(port), DATA_DIR: dataDir, BOOTSTRAP_API_TOKEN: ADMIN_TOKEN, TZ: 'UTC', ...extraEnv };
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const start = async () => {
+    const p = startNode(join(APPS, 'embedded/dist/main.js'), env);
+    await waitFor(async () => (p.child.exitCode !== null ? Promise.reject(new Error(p.output())) : healthy(`${baseUrl}/api/v2/health`)), 'embedded system', 60_000);
+    return p;
+  };
+  const processes: Record<string, RunningProcess> = { embedded: await start() };
+  return {
+    mode: 'embedded',
+    api: new ApiClient(baseUrl, ADMIN_TOKEN),
+    baseUrl,
+    processes,
+    restart: async () => {
+      await processes.embedded.stop();
+      processes.embedded = await start();
+    },
+    crashAndRestart: async () => {
+      await processes.embedded.kill();
+      processes.embedded = await start();
+    },
+    stop: async () => {
+      await processes.embedded.stop();
+    },
+    logs: () => processes.embedded.output(),
+  };
+}
+
+/**
+ * Distributed mode: the three apps as separate processes against the real Kafka and FerretDB
+ * of infra/, each run in its own Kafka namespace and database so runs never meet.
+ */
+export async function startDistributedSystem(extraEnv: Record<string, Record<string, string>> = {}): Promise<System> {
+  const brokers = requireKafka().join(',');
+  const mongo = requireMongo();
+  const namespace = uniqueName('e2e');
+  const [gatewayPort, workloadPort, telemetryPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const dataDir = mkdtempSync(join(tmpdir(), 'wcp-e2e-dist-'));
+  const common = { KAFKA_BROKERS: brokers, KAFKA_NAMESPACE: namespace, TZ: 'UTC' };
+  const envs: Record<string, Record<string, string>> = {
+    'workload-service': {
+      ...common,
+      INTERNAL_PORT: String(workloadPort),
+      MONGODB_URI: mongo,
+      MONGODB_DB: namespace,
+      BOOTSTRAP_API_TOKEN: ADMIN_TOKEN,
+      DATA_DIR: dataDir,
+      ...extraEnv['workload-service'],
+    },
+    'telemetry-service': { ...common, INTERNAL_PORT: String(telemetryPort), CHDB_PATH: join(dataDir, 'chdb'), ...extraEnv['telemetry-service'] },
+    gateway: {
+      ...common,
+      PORT: String(gatewayPort),
+      WORKLOAD_SERVICE_URL: `http://127.0.0.1:${workloadPort}`,
+      TELEMETRY_SERVICE_URL: `http://127.0.0.1:${telemetryPort}`,
+      ...extraEnv.gateway,
+    },
+  };
+  const health: Record<string, string> = {
+    'workload-service': `http://127.0.0.1:${workloadPort}/internal/health`,
+    'telemetry-service': `http://127.0.0.1:${telemetryPort}/internal/health`,
+    gateway: `http://127.0.0.1:${gatewayPort}/api/v2/health`,
+  };
+  const start = async (name: string) => {
+    const p = startNode(join(APPS, name, 'dist/main.js'), envs[name]);
+    await waitFor(async () => (p.child.exitCode !== null ? Promise.reject(new Error(`${name} exited:\n${p.output()}`)) : healthy(health[name])), name, 90_000);
+    return p;
+  };
+  const processes: Record<string, RunningProcess> = {};
+  processes['workload-service'] = await start('workload-service');
+  processes['telemetry-service'] = await start('telemetry-service');
+  processes.gateway = await start('gateway');
+  const baseUrl = `http://127.0.0.1:${gatewayPort}`;
+  const order = ['gateway', 'telemetry-service', 'workload-service'];
+  return {
+    mode: 'distributed',
+    api: new ApiClient(baseUrl, ADMIN_TOKEN),
+    baseUrl,
+    processes,
+    restart: async () => {
+      for (const name of order) await processes[name].stop();
+      for (const name of [...order].reverse()) processes[name] = await start(name);
+    },
+    crashAndRestart: async (name, env = {}) => {
+      await processes[name].kill();
+      Object.assign(envs[name], env);
+      processes[name] = await start(name);
+    },
+    stop: async () => {
+      for (const name of order) await processes[name]?.stop();
+    },
+    logs: () => order.map((n) => `--- ${n}\n${processes[n]?.output() ?? ''}`).join('\n'),
+  };
+}
+
+export const echoArtifact = (name = 'echo') => ({
+  name,
+  spec: { containerGroups: [{ name: 'default', containers: [{ name: 'main', primary: true, imageUri: 'local/echo-model:1', port: 8000 }] }] },
+});
