@@ -16,8 +16,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/config.ts', '**/*.spec.ts', '**/testing/src/**'],
-    rules: { 'no-restricted-properties': 'off' },
+    files: ['**/config.ts', '**/*.spec.ts', '**/testing/src/**', '**/e2e/**'],
+    rules: { 'no-restricted-properties': 'off', '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
     files: ['**/domain/**/*.ts'],

@@ -15,7 +15,7 @@ export interface EmbeddedSystem {
  * The whole control plane in one process: the three apps, unchanged, wired by an in-process
  * bus and loopback HTTP. The only composition root allowed to import apps.
  */
-export async function startEmbedded(env: Record<string, string | undefined> = process.env): Promise<EmbeddedSystem> {
+export async function startEmbedded(env?: Record<string, string | undefined>): Promise<EmbeddedSystem> {
   const logger = new Logger('embedded');
   const started = Date.now();
   const environment = loadEnvironment(env);

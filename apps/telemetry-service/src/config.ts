@@ -11,6 +11,8 @@ const Schema = z
     HOST: z.string().min(1).default('127.0.0.1'),
     /** Set in distributed mode: request records come from Kafka. */
     KAFKA_BROKERS: CommaList,
+    /** Prefix of topics and consumer groups (`<namespace>.<name>`), to run systems side by side. */
+    KAFKA_NAMESPACE: z.string().min(1).optional(),
     KAFKA_CLIENT_ID: z.string().min(1).default('telemetry-service'),
     /** Consumer group of the request-record consumer. */
     KAFKA_GROUP_ID: z.string().min(1).default('telemetry-service.requests'),
@@ -34,7 +36,7 @@ const Schema = z
   .transform((env) => ({
     host: env.HOST,
     port: env.INTERNAL_PORT,
-    kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID } : undefined,
+    kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, namespace: env.KAFKA_NAMESPACE } : undefined,
     groupId: env.KAFKA_GROUP_ID,
     clickhouse: {
       url: env.CLICKHOUSE_URL,

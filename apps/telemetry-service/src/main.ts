@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     ? new KafkaBus({
         brokers: config.kafka.brokers,
         clientId: config.kafka.clientId,
+        namespace: config.kafka.namespace,
         topics: [
           { topic: Topics.requests, partitions: 6 },
           { topic: Topics.requestsDeadLetter, partitions: 1 },

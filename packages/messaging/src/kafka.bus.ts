@@ -77,6 +77,20 @@ export class KafkaBus implements MessageBus {
     return this.topicsReady;
   }
 
+  /** Subscribing to a topic nobody has written yet fails in kafkajs; create it first. */
+  private async ensureTopic(topic: string): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(this.ns(topic))) {
+        const partitions = this.options.topics?.find((t) => t.topic === topic)?.partitions ?? 1;
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.ns(topic), numPartitions: partitions, replicationFactor: 1 }] });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const producer = await this.getProducer();
@@ -89,6 +103,7 @@ export class KafkaBus implements MessageBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.ensureTopics();
+    await this.ensureTopic(options.topic);
     const consumer = this.kafka.consumer({
       groupId: this.ns(options.groupId),
       sessionTimeout: 10_000,

@@ -15,6 +15,10 @@ export interface System {
   restart(): Promise<void>;
   /** SIGKILLs one process and starts it again with the same environment, optionally changed. */
   crashAndRestart(name: string, env?: Record<string, string>): Promise<void>;
+  /** SIGKILLs one process and leaves it down. */
+  kill(name: string): Promise<void>;
+  /** Starts a process that was killed, with its environment optionally changed. */
+  start(name: string, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
   logs(): string;
 }
@@ -51,6 +55,11 @@ export async function startEmbeddedSystem(extraEnv: Record<string, string> = {})
     },
     crashAndRestart: async () => {
       await processes.embedded.kill();
+      processes.embedded = await start();
+    },
+    kill: async () => processes.embedded.kill(),
+    start: async (_name, extra = {}) => {
+      Object.assign(env, extra);
       processes.embedded = await start();
     },
     stop: async () => {
@@ -117,6 +126,11 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
     },
     crashAndRestart: async (name, env = {}) => {
       await processes[name].kill();
+      Object.assign(envs[name], env);
+      processes[name] = await start(name);
+    },
+    kill: async (name) => processes[name].kill(),
+    start: async (name, env = {}) => {
       Object.assign(envs[name], env);
       processes[name] = await start(name);
     },

@@ -10,6 +10,9 @@ import { RateLimiter } from './rate-limiter';
 
 export const PUBLIC_ROUTE = 'wcp:public';
 
+/** How long after expiry a resolved token may still be used while its lookup is unavailable. */
+const STALE_GRACE_MS = 5 * 60_000;
+
 export type AuthedRequest = FastifyRequest & { actor: Actor };
 
 export function hashToken(token: string): string {
@@ -54,6 +57,9 @@ export class AuthGuard implements CanActivate {
     try {
       actor = await this.workloads.post<Actor>('/internal/auth/resolve', { tokenHash }, null);
     } catch (error) {
+      // While the workload service is unreachable, a token it vouched for recently stays valid,
+      // so commands can still be queued in Kafka (and answered 504) rather than refused.
+      if (error instanceof ApiError && error.status === 503 && cached?.actor && now - cached.expires < STALE_GRACE_MS) return cached.actor;
       if (!(error instanceof ApiError) || error.status !== 404) throw error;
     }
     if (this.cache.size > 10_000) this.cache.clear();

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Actor, CommandBody, CommandEnvelope, CommandResult } from '@wcp/contracts';
+import { Actor, CommandBody, CommandEnvelope, CommandResult, newId } from '@wcp/contracts';
 import { ReplyTimeoutError, RequestReplyClient } from '@wcp/messaging';
 import { createHash, randomUUID } from 'node:crypto';
 import { CONFIG, GatewayConfig } from '../config';
@@ -16,10 +16,17 @@ export const COMMAND_CLIENT = Symbol('COMMAND_CLIENT');
 export class CommandSender {
   constructor(@Inject(COMMAND_CLIENT) private readonly client: RequestReplyClient, @Inject(CONFIG) private readonly config: GatewayConfig) {}
 
-  async send<T>(key: string, command: CommandBody, actor: Actor, idempotencyKey?: string): Promise<T> {
-    const commandId = idempotencyKey
-      ? createHash('sha256').update(`${actor.id}\u0000${command.name}\u0000${key}\u0000${idempotencyKey}`).digest('hex').slice(0, 32)
-      : randomUUID();
+  /** The command id: derived from the client's Idempotency-Key when given, else random. */
+  commandId(actor: Actor, name: CommandBody['name'], idempotencyKey?: string): string {
+    return idempotencyKey ? derive(`${actor.id}\u0000${name}\u0000${idempotencyKey}`, 32) : randomUUID();
+  }
+
+  /** An id that is new for a fresh command and the same for every retry of an idempotent one. */
+  idFor(commandId: string, purpose: string, idempotencyKey?: string): string {
+    return idempotencyKey ? derive(`${commandId}\u0000${purpose}`, 24) : newId();
+  }
+
+  async send<T>(key: string, command: CommandBody, actor: Actor, commandId: string = randomUUID()): Promise<T> {
     const envelope: CommandEnvelope = {
       type: 'command',
       schemaVersion: 1,
@@ -45,4 +52,8 @@ export class CommandSender {
     if (!result.outcome.ok) throw fromDomainError(result.outcome.error);
     return result.outcome.value as T;
   }
+}
+
+function derive(input: string, hexLength: number): string {
+  return createHash('sha256').update(input).digest('hex').slice(0, hexLength);
 }

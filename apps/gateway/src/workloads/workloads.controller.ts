@@ -3,7 +3,6 @@ import {
   Actor,
   CreateWorkloadBody,
   IMPORTANCES,
-  newId,
   UpdateWorkloadBody,
   WORKLOAD_STATUSES,
   WorkloadDto,
@@ -60,13 +59,14 @@ export class WorkloadsController {
   async create(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Headers('idempotency-key') idempotencyKey?: string) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(CreateWorkloadBody, body, 'body');
-    const workloadId = newId();
-    const artifactId = input.artifactId ?? newId();
+    const commandId = this.commands.commandId(actor, 'CreateWorkload', idempotencyKey);
+    const workloadId = this.commands.idFor(commandId, 'workload', idempotencyKey);
+    const artifactId = input.artifactId ?? this.commands.idFor(commandId, 'artifact', idempotencyKey);
     const dto = await this.commands.send<WorkloadDto>(
       workloadId,
       { name: 'CreateWorkload', workloadId, artifactId: input.artifactId ? null : artifactId, input },
       actor,
-      idempotencyKey,
+      commandId,
     );
     return this.absolute(dto);
   }

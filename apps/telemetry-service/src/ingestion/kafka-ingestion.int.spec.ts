@@ -16,6 +16,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 describeKafka('Kafka ingestion', () => {
   const brokers = BROKERS ?? [];
   const runId = `${Date.now()}-${process.pid}`;
+  /** A fresh namespace: the topics hold only this run's records. */
+  const namespace = `telemetry-int-${runId}`;
 
   beforeAll(async () => {
     const probe = new KafkaBus({ brokers, clientId: `telemetry-int-probe-${runId}` });
@@ -29,7 +31,7 @@ describeKafka('Kafka ingestion', () => {
       { topic: Topics.requests, partitions: 3 },
       { topic: Topics.requestsDeadLetter, partitions: 1 },
     ];
-    const producer = new KafkaBus({ brokers, clientId: `telemetry-int-producer-${runId}`, topics });
+    const producer = new KafkaBus({ brokers, namespace, clientId: `telemetry-int-producer-${runId}`, topics });
     await producer.ensureTopics();
     const w = workloadId();
     const rand = seeded(11);
@@ -45,7 +47,7 @@ describeKafka('Kafka ingestion', () => {
       (await getJson<{ metrics: Record<string, number> }>(`${url}/internal/workloads/${w}/stats?startTime=${iso(T0)}&endTime=${iso(T0 + 3600_000)}`)).body.metrics;
 
     const config = testConfig('kafka_int', { KAFKA_BROKERS: brokers.join(','), KAFKA_GROUP_ID: `telemetry-int-${runId}` });
-    const bus1 = new KafkaBus({ brokers, clientId: `telemetry-int-1-${runId}`, topics });
+    const bus1 = new KafkaBus({ brokers, namespace, clientId: `telemetry-int-1-${runId}`, topics });
     const first = await createTelemetryService({ bus: bus1, config });
     try {
       await producer.publish(Topics.requests, [
@@ -60,7 +62,7 @@ describeKafka('Kafka ingestion', () => {
     }
     // A new group re-reads the whole topic from the beginning: every record is redelivered.
     await producer.publish(Topics.requests, recs.slice(250).map((r) => ({ key: w, value: toMessage(r) })));
-    const bus2 = new KafkaBus({ brokers, clientId: `telemetry-int-2-${runId}`, topics });
+    const bus2 = new KafkaBus({ brokers, namespace, clientId: `telemetry-int-2-${runId}`, topics });
     const second = await createTelemetryService({ bus: bus2, config: { ...config, groupId: `telemetry-int-${runId}-b` } });
     try {
       await waitFor(async () => (await stats(second.url)).totalRequests === 500, 60_000, 'all 500 records');

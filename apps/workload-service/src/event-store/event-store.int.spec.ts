@@ -1,0 +1,93 @@
+import { requireMongo, uniqueName } from '@wcp/testing';
+import mongoose, { Connection } from 'mongoose';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppendRequest, EventStore } from './event-store';
+import { MongoEventStore } from './mongo.event-store';
+import { SqliteEventStore } from './sqlite.event-store';
+
+const request = (streamId: string, expectedVersion: number, commitId: string, n = 1): AppendRequest => ({
+  streamId,
+  expectedVersion,
+  commitId,
+  actorId: null,
+  occurredAt: '2026-11-28T10:00:00.000Z',
+  events: Array.from({ length: n }, (_, i) => ({ type: 'test.happened', schemaVersion: 1, data: { i } })),
+  result: { commitId },
+});
+
+let connection: Connection | null = null;
+
+const stores: Array<[string, () => Promise<EventStore>]> = [
+  ['SQLite (embedded)', async () => new SqliteEventStore(join(mkdtempSync(join(tmpdir(), 'wcp-es-')), 'events.sqlite'))],
+  [
+    'MongoDB wire (FerretDB)',
+    async () => {
+      connection ??= await mongoose.createConnection(requireMongo(), { dbName: uniqueName('es') }).asPromise();
+      const store = new MongoEventStore(connection);
+      await store.init();
+      return store;
+    },
+  ],
+];
+
+afterAll(async () => {
+  await connection?.close();
+});
+
+describe.each(stores)('event store on %s', (_name, open) => {
+  let store: EventStore;
+
+  beforeAll(async () => {
+    store = await open();
+  });
+
+  it('appends with the expected version and reads the stream back in order', async () => {
+    expect((await store.append(request('s-order', 0, 'c1', 2))).status).toBe('appended');
+    expect((await store.append(request('s-order', 2, 'c2', 1))).status).toBe('appended');
+    const events = await store.readStream('s-order');
+    expect(events.map((e) => [e.version, e.commitId, e.data.i])).toEqual([
+      [1, 'c1', 0],
+      [2, 'c1', 1],
+      [3, 'c2', 0],
+    ]);
+    expect(await store.streamVersion('s-order')).toBe(3);
+  });
+
+  it('refuses a stale expected version, and one ahead of the stream', async () => {
+    await store.append(request('s-stale', 0, 'stale-1'));
+    expect(await store.append(request('s-stale', 0, 'stale-2'))).toEqual({ status: 'conflict', actualVersion: 1 });
+    expect(await store.append(request('s-stale', 5, 'stale-3'))).toEqual({ status: 'conflict', actualVersion: 1 });
+  });
+
+  it('lets exactly one of two racing writers win; the other gets a conflict', async () => {
+    for (let round = 0; round < 10; round++) {
+      const stream = `s-race-${round}`;
+      const outcomes = await Promise.all([store.append(request(stream, 0, `${stream}-a`)), store.append(request(stream, 0, `${stream}-b`))]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['appended', 'conflict']);
+      expect(await store.readStream(stream)).toHaveLength(1);
+    }
+  });
+
+  it('is idempotent by commit id: a repeated append returns the first commit', async () => {
+    const first = await store.append(request('s-dup', 0, 'dup-1'));
+    const again = await store.append(request('s-dup', 1, 'dup-1'));
+    expect(first.status).toBe('appended');
+    expect(again.status).toBe('duplicate');
+    if (again.status === 'duplicate' && first.status === 'appended') expect(again.commit.position).toBe(first.commit.position);
+    expect(await store.readStream('s-dup')).toHaveLength(1);
+  });
+
+  it('orders commits globally and tracks projection / publication stages', async () => {
+    const all = await store.readAll(0, 10_000);
+    const positions = all.map((c) => c.position);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const pending = await store.pending('published', 10_000);
+    expect(pending.length).toBe(all.length);
+    await store.markDone('published', pending.slice(0, 2).map((c) => c.commitId));
+    expect((await store.pending('published', 10_000)).length).toBe(all.length - 2);
+    await store.resetStage('published');
+    expect((await store.pending('published', 10_000)).length).toBe(all.length);
+  });
+});

@@ -1,0 +1,73 @@
+import type { Actor } from '@wcp/contracts';
+import { decideCreate, decideDelete, decideStart, decideStatus, decideStop, decideUpdate, evolveWorkload, initialWorkloadState, WorkloadState } from './workload.decider';
+import type { WorkloadEvent } from './workload.events';
+
+const owner: Actor = { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 'owner', isAdmin: false, groupIds: [], orgId: null };
+const stranger: Actor = { id: 'bbbbbbbbbbbbbbbbbbbbbbbb', username: 'stranger', isAdmin: false, groupIds: [], orgId: null };
+const admin: Actor = { id: 'cccccccccccccccccccccccc', username: 'admin', isAdmin: true, groupIds: [], orgId: null };
+const W = 'dddddddddddddddddddddddd';
+const runtime = { containerGroups: [] };
+
+const created: WorkloadEvent = {
+  type: 'workload.created',
+  schemaVersion: 1,
+  data: { workloadId: W, name: 'w', description: null, importance: 'low', artifactId: 'eeeeeeeeeeeeeeeeeeeeeeee', runtime, tags: [], creator: { id: owner.id, username: 'owner' }, createdAt: '2026-11-28T10:00:00.000Z' },
+};
+
+const given = (...events: WorkloadEvent[]): WorkloadState => events.reduce(evolveWorkload, initialWorkloadState);
+const limits = { activeWorkloadsOfOwner: 0, maxActiveWorkloadsPerOwner: 5 };
+const status = (to: WorkloadState extends never ? never : string) =>
+  ({ type: 'workload.status-changed', schemaVersion: 1, data: { from: 'submitted', to, protonId: null, reason: null } }) as WorkloadEvent;
+
+describe('workload decider', () => {
+  it('creates once; a second create of the same id conflicts', () => {
+    const input = { workloadId: W, name: 'w', description: null, importance: 'low' as const, artifactId: 'e'.repeat(24), runtime, tags: [] };
+    const decision = decideCreate(initialWorkloadState, owner, input, '2026-11-28T10:00:00.000Z');
+    expect(decision).toMatchObject({ events: [{ type: 'workload.created', data: { creator: { id: owner.id } } }] });
+    expect(decideCreate(given(created), owner, input, 'now')).toMatchObject({ kind: 'conflict', code: 'WORKLOAD_EXISTS' });
+  });
+
+  it('starts a stopped workload (202) and answers a no-op for one already starting (200)', () => {
+    expect(decideStart(given(created), owner, W, limits)).toMatchObject({ events: [{ type: 'workload.start-requested' }], result: { accepted: true } });
+    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: {} });
+    expect(started).toMatchObject({ status: 'submitted' });
+    expect(decideStart(started, owner, W, limits)).toEqual({ events: [], result: { accepted: false, message: 'Workload is already starting.' } });
+    expect(decideStart(given(created, status('running')), owner, W, limits)).toMatchObject({ events: [], result: { message: 'Workload is already running.' } });
+  });
+
+  it('refuses to start while stopping (409) and past the owner limit (403)', () => {
+    const stopping = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: {} }, { type: 'workload.stop-requested', schemaVersion: 1, data: {} });
+    expect(decideStart(stopping, owner, W, limits)).toMatchObject({ kind: 'conflict', code: 'WORKLOAD_STOPPING' });
+    expect(decideStart(given(created), owner, W, { activeWorkloadsOfOwner: 5, maxActiveWorkloadsPerOwner: 5 })).toMatchObject({ kind: 'forbidden', code: 'WORKLOAD_LIMIT_EXCEEDED' });
+  });
+
+  it('stops a started workload (202), no-op when stopped or stopping (200)', () => {
+    expect(decideStop(given(created), owner, W)).toMatchObject({ events: [], result: { accepted: false } });
+    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: {} });
+    expect(decideStop(started, owner, W)).toMatchObject({ events: [{ type: 'workload.stop-requested' }], result: { accepted: true } });
+  });
+
+  it('hides a workload from strangers (404) and lets admins act as owners', () => {
+    expect(decideStop(given(created), stranger, W)).toMatchObject({ kind: 'not_found', code: 'WORKLOAD_NOT_FOUND' });
+    expect(decideUpdate(given(created), stranger, W, { name: 'x' })).toMatchObject({ kind: 'not_found' });
+    expect(decideDelete(given(created), admin, W, [])).toMatchObject({ events: [{ type: 'workload.deleted' }] });
+  });
+
+  it('merges metadata updates and emits nothing when nothing changes', () => {
+    expect(decideUpdate(given(created), owner, W, { name: 'w' })).toMatchObject({ events: [], result: { accepted: false } });
+    expect(decideUpdate(given(created), owner, W, { name: 'renamed', importance: 'high' })).toMatchObject({
+      events: [{ type: 'workload.updated', data: { changes: { name: 'renamed', importance: 'high' } } }],
+    });
+  });
+
+  it('records only real status transitions', () => {
+    expect(decideStatus(given(created), 'stopped', null, null)).toEqual([]);
+    expect(decideStatus(given(created), 'running', 'f'.repeat(24), null)).toMatchObject([{ data: { from: 'stopped', to: 'running' } }]);
+  });
+
+  it('a deleted workload is gone for every command', () => {
+    const deleted = given(created, { type: 'workload.deleted', schemaVersion: 1, data: { leftovers: [] } });
+    expect(decideStart(deleted, owner, W, limits)).toMatchObject({ kind: 'not_found' });
+    expect(decideDelete(deleted, owner, W, [])).toMatchObject({ kind: 'not_found' });
+  });
+});
