@@ -7,9 +7,11 @@ import { AuthGuard } from './auth/auth.guard';
 import { RateLimiter } from './auth/rate-limiter';
 import { COMMAND_CLIENT, CommandSender } from './commands/command.sender';
 import { CONFIG, GatewayConfig } from './config';
+import { dataPlaneProviders } from './data-plane/data-plane.providers';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
+import { ProtonsController } from './protons/protons.controller';
 import { StatsEnricher } from './workloads/stats.enricher';
 import { WorkloadsController } from './workloads/workloads.controller';
 
@@ -26,18 +28,21 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, WorkloadsController, ArtifactsController, AdminController],
+      controllers: [HealthController, WorkloadsController, ProtonsController, ArtifactsController, AdminController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },
         { provide: COMMAND_CLIENT, useValue: deps.commands },
         { provide: WORKLOAD_SERVICE, useValue: new InternalClient(deps.workloadServiceUrl, 'workload service') },
         { provide: TELEMETRY_SERVICE, useValue: new InternalClient(deps.telemetryServiceUrl, 'telemetry service') },
-        { provide: APP_GUARD, useClass: AuthGuard },
+        // One AuthGuard instance: global for Nest routes, and called by the data plane's Fastify routes.
+        AuthGuard,
+        { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         RateLimiter,
         CommandSender,
         StatsEnricher,
+        ...dataPlaneProviders,
       ],
     };
   }

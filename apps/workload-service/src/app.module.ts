@@ -9,7 +9,7 @@ import { IMAGE_CATALOG, ImageCatalog, ImageCatalogCheck } from './artifacts/imag
 import { ArtifactProjection } from './artifacts/projections/artifact.projection';
 import { CONFIG, WorkloadServiceConfig } from './config';
 import { AggregateRepository } from './event-store/aggregate.repository';
-import { COMMIT_LISTENERS, CommitPipeline, PROJECTIONS } from './event-store/commit.pipeline';
+import { CommitPipeline, PROJECTIONS } from './event-store/commit.pipeline';
 import { EVENT_STORE, EventStore } from './event-store/event-store';
 import { InternalController } from './http/internal.controller';
 import { BootstrapAdminService } from './identity/bootstrap-admin.service';
@@ -25,7 +25,11 @@ import { DeleteWorkloadHandler } from './workloads/commands/delete-workload/dele
 import { StartWorkloadHandler } from './workloads/commands/start-workload/start-workload.handler';
 import { StopWorkloadHandler } from './workloads/commands/stop-workload/stop-workload.handler';
 import { UpdateWorkloadHandler } from './workloads/commands/update-workload/update-workload.handler';
+import { ProtonProjection } from './workloads/projections/proton.projection';
 import { WorkloadProjection } from './workloads/projections/workload.projection';
+import { ProtonQueries } from './workloads/queries/proton.queries';
+import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
+import { RUNTIME_DRIVER, RuntimeDriver } from './runtime';
 import { WorkloadQueries } from './workloads/queries/workload.queries';
 
 export interface WorkloadServiceDeps {
@@ -34,6 +38,7 @@ export interface WorkloadServiceDeps {
   eventStore: EventStore;
   readModels: ReadModelStore;
   imageCatalog: ImageCatalog | null;
+  runtime: RuntimeDriver;
 }
 
 @Module({})
@@ -49,18 +54,20 @@ export class WorkloadServiceModule {
         { provide: EVENT_STORE, useValue: deps.eventStore },
         { provide: READ_MODEL_STORE, useValue: deps.readModels },
         { provide: IMAGE_CATALOG, useValue: deps.imageCatalog },
+        { provide: RUNTIME_DRIVER, useValue: deps.runtime },
         ImageCatalogCheck,
         WorkloadProjection,
         ArtifactProjection,
         IdentityProjection,
+        ProtonProjection,
         {
           provide: PROJECTIONS,
-          // Artifacts first: a workload's projection reads the artifact summary written in the same replay.
-          useFactory: (a: ArtifactProjection, w: WorkloadProjection, i: IdentityProjection) => [a, w, i],
-          inject: [ArtifactProjection, WorkloadProjection, IdentityProjection],
+          // Order matters in a replay: workloads read their artifact's summary, protons their workload.
+          useFactory: (a: ArtifactProjection, w: WorkloadProjection, p: ProtonProjection, i: IdentityProjection) => [a, w, p, i],
+          inject: [ArtifactProjection, WorkloadProjection, ProtonProjection, IdentityProjection],
         },
         OutboxRelay,
-        { provide: COMMIT_LISTENERS, useFactory: (outbox: OutboxRelay) => [outbox], inject: [OutboxRelay] },
+        LifecycleSaga,
         CommitPipeline,
         AggregateRepository,
         CommandConsumer,
@@ -76,6 +83,7 @@ export class WorkloadServiceModule {
         CreateUserHandler,
         CreateGroupHandler,
         WorkloadQueries,
+        ProtonQueries,
         ArtifactQueries,
         IdentityQueries,
       ],

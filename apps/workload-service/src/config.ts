@@ -17,6 +17,20 @@ const Schema = z.object({
   OUTBOX_RELAY_ENABLED: BoolFlag.default(true),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500),
   COMMAND_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  /** Replica state and logs of the local runtime; default <DATA_DIR>/workload-service/runtime. */
+  RUNTIME_STATE_DIR: z.string().optional(),
+  /** Extra operator image catalogs (comma-separated directories), searched before the built-in one. */
+  IMAGE_CATALOG_DIRS: CommaList,
+  /** SIGTERM → SIGKILL grace when a proton stops. */
+  STOP_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** A replica not ready within this errors its proton. */
+  REPLICA_READY_TIMEOUT_MS: z.coerce.number().int().min(500).default(120_000),
+  /** Consecutive crashes tolerated before a proton is errored. */
+  REPLICA_MAX_RESTARTS: z.coerce.number().int().min(0).default(5),
+  /** What a graceful shutdown does with running replicas: stop them, or leave them to be adopted at the next start. */
+  STOP_REPLICAS_ON_SHUTDOWN: BoolFlag.default(true),
+  /** PATH handed to replica processes (they never inherit the service's environment). */
+  PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 });
 
 export type WorkloadServiceConfig = z.output<typeof Schema>;

@@ -20,6 +20,9 @@ import { EmbeddedReadModelStore } from './read-models/embedded.read-model-store'
 import { MongoReadModelStore } from './read-models/mongo.read-model-store';
 import type { ReadModelStore } from './read-models/read-model-store';
 import { WorkloadProjection } from './workloads/projections/workload.projection';
+import { ProtonProjection } from './workloads/projections/proton.projection';
+import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
+import { imageRefusal, LocalProcessDriver, RuntimeDriver } from './runtime';
 
 export { loadConfig } from './config';
 export type { WorkloadServiceConfig } from './config';
@@ -64,25 +67,43 @@ export interface WorkloadServiceHandle {
  * command consumer, internal HTTP API. Shutdown runs in the reverse order so no command is
  * half-handled.
  */
+/** The local process runtime and the image catalog it runs, from the configuration. */
+export function localRuntime(config: WorkloadServiceConfig): { runtime: RuntimeDriver; imageCatalog: ImageCatalog } {
+  const catalogDirs = config.IMAGE_CATALOG_DIRS ?? [];
+  const runtime = new LocalProcessDriver({
+    stateDir: config.RUNTIME_STATE_DIR ?? join(config.DATA_DIR, 'workload-service', 'runtime'),
+    catalogDirs,
+    baseEnv: { PATH: config.PATH, TZ: 'UTC' },
+    readyTimeoutMs: config.REPLICA_READY_TIMEOUT_MS,
+    maxRestarts: config.REPLICA_MAX_RESTARTS,
+  });
+  return { runtime, imageCatalog: { refusal: (imageUri, entrypoint) => imageRefusal(imageUri, { catalogDirs, entrypoint }) } };
+}
+
 export async function createWorkloadService(options: {
   config: WorkloadServiceConfig;
   bus: MessageBus;
-  imageCatalog?: ImageCatalog | null;
   logger?: LoggerService | false;
 }): Promise<WorkloadServiceHandle> {
   const logger = new Logger('WorkloadService');
   const storage = await openStorage(options.config);
+  const { runtime, imageCatalog } = localRuntime(options.config);
   const app = await NestFactory.create<NestFastifyApplication>(
-    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog: options.imageCatalog ?? null }),
+    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog, runtime }),
     new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
     { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
   );
   await app.init();
-  for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(IdentityProjection)]) await p.init();
-  const caughtUp = await app.get(CommitPipeline).catchUp();
+  for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(IdentityProjection)]) await p.init();
+  const pipeline = app.get(CommitPipeline);
+  const caughtUp = await pipeline.catchUp();
   if (caughtUp > 0) logger.log(`projected ${caughtUp} commits left over from the last run`);
   await app.get(BootstrapAdminService).ensure();
+  const lifecycle = app.get(LifecycleSaga);
+  await lifecycle.reconcile();
   const outbox = app.get(OutboxRelay);
+  pipeline.subscribe(outbox);
+  pipeline.subscribe(lifecycle);
   outbox.start();
   const consumer = app.get(CommandConsumer);
   await consumer.start();
@@ -96,6 +117,7 @@ export async function createWorkloadService(options: {
     close: async () => {
       await consumer.stop();
       await outbox.stop();
+      await lifecycle.shutdown();
       await app.close();
       await storage.close();
     },

@@ -5,7 +5,7 @@ import { InProcessBus } from '@wcp/messaging';
 import { WorkloadServiceModule } from './app.module';
 import { loadConfig } from './config';
 import { CommitPipeline } from './event-store/commit.pipeline';
-import { openStorage } from './index';
+import { localRuntime, openStorage } from './index';
 
 /**
  * `npm run rebuild-projections`: empties every read model and replays the event store into it.
@@ -16,7 +16,7 @@ async function main() {
   const logger = new Logger('rebuild');
   const storage = await openStorage(config);
   const app = await NestFactory.createApplicationContext(
-    WorkloadServiceModule.register({ config, bus: new InProcessBus(), eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog: null }),
+    WorkloadServiceModule.register({ config, bus: new InProcessBus(), eventStore: storage.eventStore, readModels: storage.readModels, ...localRuntime(config) }),
     { logger: ['log', 'warn', 'error'] },
   );
   const started = Date.now();

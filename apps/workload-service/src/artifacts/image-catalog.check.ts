@@ -1,10 +1,10 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ArtifactSpec, DomainError, domainError } from '@wcp/contracts';
 
-/** Which image references the configured runtime can run; null means any reference is accepted. */
+/** Which image references the configured runtime can run; no catalog means any reference is accepted. */
 export interface ImageCatalog {
-  has(imageUri: string): boolean;
-  names(): string[];
+  /** Why the runtime would refuse this image (with these entrypoint arguments), or null. */
+  refusal(imageUri: string, entrypoint: string[]): string | null;
 }
 
 export const IMAGE_CATALOG = Symbol('IMAGE_CATALOG');
@@ -18,14 +18,8 @@ export class ImageCatalogCheck {
     if (!this.catalog) return null;
     for (const [g, group] of spec.containerGroups.entries()) {
       for (const [c, container] of group.containers.entries()) {
-        if (!this.catalog.has(container.imageUri)) {
-          return domainError(
-            'validation',
-            'IMAGE_NOT_IN_CATALOG',
-            `image '${container.imageUri}' is not in the local image catalog (known: ${this.catalog.names().join(', ')})`,
-            [...loc, 'containerGroups', g, 'containers', c, 'imageUri'],
-          );
-        }
+        const refusal = this.catalog.refusal(container.imageUri, container.entrypoint);
+        if (refusal) return domainError('validation', 'IMAGE_REFUSED', refusal, [...loc, 'containerGroups', g, 'containers', c, 'imageUri']);
       }
     }
     return null;

@@ -10,12 +10,10 @@ export interface Projection {
 
 export const PROJECTIONS = Symbol('PROJECTIONS');
 
-/** Something to wake when commits are waiting to be published (the outbox relay). */
+/** Reacts to a commit once it is projected: the outbox relay, the lifecycle saga. Must not block. */
 export interface CommitListener {
-  nudge(): void;
+  committed(commit: Commit): void;
 }
-
-export const COMMIT_LISTENERS = Symbol('COMMIT_LISTENERS');
 
 /**
  * What happens after an append: project synchronously (so the command's reply can be read
@@ -30,12 +28,18 @@ export class CommitPipeline {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(PROJECTIONS) private readonly projections: Projection[],
-    @Inject(COMMIT_LISTENERS) private readonly listeners: CommitListener[],
   ) {}
+
+  private readonly listeners: CommitListener[] = [];
+
+  /** Listeners are added at boot, not injected: they append through this pipeline themselves. */
+  subscribe(listener: CommitListener): void {
+    this.listeners.push(listener);
+  }
 
   async afterAppend(commit: Commit): Promise<void> {
     await this.project([commit]);
-    this.listeners.forEach((l) => l.nudge());
+    this.listeners.forEach((l) => l.committed(commit));
   }
 
   /** Projects every commit not projected yet, oldest first. Returns how many. */

@@ -7,6 +7,7 @@ import { ArtifactQueries } from '../artifacts/artifact.queries';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
 import { IdentityQueries } from '../identity/identity.queries';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
+import { ProtonQueries } from '../workloads/queries/proton.queries';
 import { WorkloadListQuery, WorkloadQueries } from '../workloads/queries/workload.queries';
 
 const Paging = z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(10) });
@@ -22,6 +23,7 @@ export class InternalController {
     private readonly workloads: WorkloadQueries,
     private readonly artifacts: ArtifactQueries,
     private readonly identity: IdentityQueries,
+    private readonly protonQueries: ProtonQueries,
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
@@ -67,6 +69,27 @@ export class InternalController {
   @Get('workloads/:id/related')
   async related(@Param('id') id: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
     return answer(reply, await this.workloads.related(id, actorOf(actorHeader)));
+  }
+
+  @Get('workloads/:id/protons')
+  async protons(@Param('id') id: string, @Query() query: unknown, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { offset, limit } = Paging.parse(query);
+    return answer(reply, await this.protonQueries.list(id, actorOf(actorHeader), offset, limit));
+  }
+
+  @Get('workloads/:id/protons/:protonId')
+  async proton(@Param('id') id: string, @Param('protonId') protonId: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.protonQueries.get(id, protonId, actorOf(actorHeader)));
+  }
+
+  @Get('workloads/:id/protons/:protonId/status-details')
+  async statusDetails(@Param('id') id: string, @Param('protonId') protonId: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.protonQueries.statusDetails(id, protonId, actorOf(actorHeader)));
+  }
+
+  @Get('workloads/:id/routes')
+  async routes(@Param('id') id: string, @Query('protonId') protonId: string | undefined, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.protonQueries.routes(id, protonId || null, actorOf(actorHeader)));
   }
 
   @Get('artifacts')

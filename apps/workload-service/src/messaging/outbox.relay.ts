@@ -37,6 +37,10 @@ export class OutboxRelay implements CommitListener {
     this.nudge();
   }
 
+  committed(): void {
+    this.nudge();
+  }
+
   nudge(): void {
     if (this.stopped) return;
     if (this.running) {

@@ -9,7 +9,11 @@ export function toApiEvent(event: WorkloadEvent): { eventType: WorkloadEventType
     case 'workload.updated':
       return { eventType: 'Workload Updated', details: { changes: event.data.changes } };
     case 'workload.start-requested':
-      return { eventType: 'Start Requested', details: {} };
+      return { eventType: 'Start Requested', details: { protonId: event.data.protonId } };
+    case 'workload.replica-restarted':
+      return { eventType: 'Replica Restarted', details: event.data };
+    case 'workload.proton-errored':
+      return { eventType: 'Proton Errored', details: event.data };
     case 'workload.stop-requested':
       return { eventType: 'Stop Requested', details: {} };
     case 'workload.status-changed':

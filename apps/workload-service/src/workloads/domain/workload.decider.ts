@@ -58,7 +58,10 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
     case 'workload.updated':
       return state.kind === 'active' ? { ...state, ...stripUndefined(event.data.changes), version } : { ...state, version };
     case 'workload.start-requested':
-      return state.kind === 'active' ? { ...state, status: 'submitted', version } : { ...state, version };
+      return state.kind === 'active' ? { ...state, status: 'submitted', protonId: event.data.protonId, version } : { ...state, version };
+    case 'workload.replica-restarted':
+    case 'workload.proton-errored':
+      return { ...state, version };
     case 'workload.stop-requested':
       return state.kind === 'active' ? { ...state, status: 'stopping', version } : { ...state, version };
     case 'workload.status-changed':
@@ -134,7 +137,7 @@ export interface StartContext {
   maxActiveWorkloadsPerOwner: number;
 }
 
-export function decideStart(state: WorkloadState, actor: Actor, workloadId: string, context: StartContext): Decision<WorkloadEvent> | DomainError {
+export function decideStart(state: WorkloadState, actor: Actor, workloadId: string, context: StartContext, newProtonId: string): Decision<WorkloadEvent> | DomainError {
   const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
   if ('code' in w) return w;
   if (ACTIVE_STATUSES.includes(w.status)) {
@@ -150,7 +153,7 @@ export function decideStart(state: WorkloadState, actor: Actor, workloadId: stri
       `Starting this workload would exceed the limit of ${context.maxActiveWorkloadsPerOwner} running workloads per owner.`,
     );
   }
-  return { events: [{ type: 'workload.start-requested', schemaVersion: 1, data: {} }], result: { accepted: true, message: 'Start requested.' } };
+  return { events: [{ type: 'workload.start-requested', schemaVersion: 1, data: { protonId: newProtonId } }], result: { accepted: true, message: 'Start requested.' } };
 }
 
 export function decideStop(state: WorkloadState, actor: Actor, workloadId: string): Decision<WorkloadEvent> | DomainError {
@@ -168,11 +171,21 @@ export function decideDelete(state: WorkloadState, actor: Actor, workloadId: str
   return { events: [{ type: 'workload.deleted', schemaVersion: 1, data: { leftovers } }], result: { accepted: true, message: 'Workload deleted.' } };
 }
 
-/** A status reported by the runtime; only real transitions become events. */
-export function decideStatus(state: WorkloadState, to: WorkloadStatus, protonId: string | null, reason: string | null): WorkloadEvent[] {
-  if (state.kind !== 'active') return [];
-  if (state.status === to && state.protonId === protonId) return [];
+/**
+ * A status reported by the runtime for a proton. Only real transitions of the workload's
+ * current proton become events; reports that arrive late (a proton still "running" after a
+ * stop was requested, or anything about an older proton) are dropped.
+ */
+export function decideStatus(state: WorkloadState, to: WorkloadStatus, protonId: string, reason: string | null): WorkloadEvent[] {
+  if (state.kind !== 'active' || state.protonId !== protonId || state.status === to) return [];
+  if (state.status === 'stopped') return [];
+  if (state.status === 'stopping' && to !== 'stopped') return [];
   return [{ type: 'workload.status-changed', schemaVersion: 1, data: { from: state.status, to, protonId, reason } }];
+}
+
+/** Runtime facts worth a line in the workload's history, for its current proton only. */
+export function decideRuntimeFact(state: WorkloadState, event: Extract<WorkloadEvent, { type: 'workload.replica-restarted' | 'workload.proton-errored' }>): WorkloadEvent[] {
+  return state.kind === 'active' && state.protonId === event.data.protonId ? [event] : [];
 }
 
 export interface CreateWorkloadInput {

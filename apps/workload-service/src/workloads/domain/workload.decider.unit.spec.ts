@@ -6,6 +6,7 @@ const owner: Actor = { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 'owner', isAdmi
 const stranger: Actor = { id: 'bbbbbbbbbbbbbbbbbbbbbbbb', username: 'stranger', isAdmin: false, groupIds: [], orgId: null };
 const admin: Actor = { id: 'cccccccccccccccccccccccc', username: 'admin', isAdmin: true, groupIds: [], orgId: null };
 const W = 'dddddddddddddddddddddddd';
+const P = '111111111111111111111111';
 const runtime = { containerGroups: [] };
 
 const created: WorkloadEvent = {
@@ -17,7 +18,7 @@ const created: WorkloadEvent = {
 const given = (...events: WorkloadEvent[]): WorkloadState => events.reduce(evolveWorkload, initialWorkloadState);
 const limits = { activeWorkloadsOfOwner: 0, maxActiveWorkloadsPerOwner: 5 };
 const status = (to: WorkloadState extends never ? never : string) =>
-  ({ type: 'workload.status-changed', schemaVersion: 1, data: { from: 'submitted', to, protonId: null, reason: null } }) as WorkloadEvent;
+  ({ type: 'workload.status-changed', schemaVersion: 1, data: { from: 'submitted', to, protonId: P, reason: null } }) as WorkloadEvent;
 
 describe('workload decider', () => {
   it('creates once; a second create of the same id conflicts', () => {
@@ -28,22 +29,22 @@ describe('workload decider', () => {
   });
 
   it('starts a stopped workload (202) and answers a no-op for one already starting (200)', () => {
-    expect(decideStart(given(created), owner, W, limits)).toMatchObject({ events: [{ type: 'workload.start-requested' }], result: { accepted: true } });
-    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: {} });
+    expect(decideStart(given(created), owner, W, limits, P)).toMatchObject({ events: [{ type: 'workload.start-requested' }], result: { accepted: true } });
+    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } });
     expect(started).toMatchObject({ status: 'submitted' });
-    expect(decideStart(started, owner, W, limits)).toEqual({ events: [], result: { accepted: false, message: 'Workload is already starting.' } });
-    expect(decideStart(given(created, status('running')), owner, W, limits)).toMatchObject({ events: [], result: { message: 'Workload is already running.' } });
+    expect(decideStart(started, owner, W, limits, P)).toEqual({ events: [], result: { accepted: false, message: 'Workload is already starting.' } });
+    expect(decideStart(given(created, status('running')), owner, W, limits, P)).toMatchObject({ events: [], result: { message: 'Workload is already running.' } });
   });
 
   it('refuses to start while stopping (409) and past the owner limit (403)', () => {
-    const stopping = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: {} }, { type: 'workload.stop-requested', schemaVersion: 1, data: {} });
-    expect(decideStart(stopping, owner, W, limits)).toMatchObject({ kind: 'conflict', code: 'WORKLOAD_STOPPING' });
-    expect(decideStart(given(created), owner, W, { activeWorkloadsOfOwner: 5, maxActiveWorkloadsPerOwner: 5 })).toMatchObject({ kind: 'forbidden', code: 'WORKLOAD_LIMIT_EXCEEDED' });
+    const stopping = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } }, { type: 'workload.stop-requested', schemaVersion: 1, data: {} });
+    expect(decideStart(stopping, owner, W, limits, P)).toMatchObject({ kind: 'conflict', code: 'WORKLOAD_STOPPING' });
+    expect(decideStart(given(created), owner, W, { activeWorkloadsOfOwner: 5, maxActiveWorkloadsPerOwner: 5 }, P)).toMatchObject({ kind: 'forbidden', code: 'WORKLOAD_LIMIT_EXCEEDED' });
   });
 
   it('stops a started workload (202), no-op when stopped or stopping (200)', () => {
     expect(decideStop(given(created), owner, W)).toMatchObject({ events: [], result: { accepted: false } });
-    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: {} });
+    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } });
     expect(decideStop(started, owner, W)).toMatchObject({ events: [{ type: 'workload.stop-requested' }], result: { accepted: true } });
   });
 
@@ -60,14 +61,20 @@ describe('workload decider', () => {
     });
   });
 
-  it('records only real status transitions', () => {
-    expect(decideStatus(given(created), 'stopped', null, null)).toEqual([]);
-    expect(decideStatus(given(created), 'running', 'f'.repeat(24), null)).toMatchObject([{ data: { from: 'stopped', to: 'running' } }]);
+  it('records only real status transitions of the current proton, and ignores late reports', () => {
+    const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } });
+    expect(decideStatus(started, 'running', P, null)).toMatchObject([{ data: { from: 'submitted', to: 'running', protonId: P } }]);
+    expect(decideStatus(started, 'submitted', P, null)).toEqual([]);
+    expect(decideStatus(started, 'running', 'f'.repeat(24), null)).toEqual([]);
+    const stopping = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } }, { type: 'workload.stop-requested', schemaVersion: 1, data: {} });
+    expect(decideStatus(stopping, 'running', P, null)).toEqual([]);
+    expect(decideStatus(stopping, 'stopped', P, null)).toMatchObject([{ data: { to: 'stopped' } }]);
+    expect(decideStatus(given(created), 'running', P, null)).toEqual([]);
   });
 
   it('a deleted workload is gone for every command', () => {
     const deleted = given(created, { type: 'workload.deleted', schemaVersion: 1, data: { leftovers: [] } });
-    expect(decideStart(deleted, owner, W, limits)).toMatchObject({ kind: 'not_found' });
+    expect(decideStart(deleted, owner, W, limits, P)).toMatchObject({ kind: 'not_found' });
     expect(decideDelete(deleted, owner, W, [])).toMatchObject({ kind: 'not_found' });
   });
 });

@@ -25,13 +25,20 @@ export type WorkloadEvent =
       schemaVersion: 1;
       data: { changes: { name?: string; description?: string | null; importance?: Importance; tags?: Tag[] } };
     }
-  | { type: 'workload.start-requested'; schemaVersion: 1; data: Record<string, never> }
+  /** `protonId`: the proton this start runs; a new one per start. */
+  | { type: 'workload.start-requested'; schemaVersion: 1; data: { protonId: string } }
   | { type: 'workload.stop-requested'; schemaVersion: 1; data: Record<string, never> }
   | {
       type: 'workload.status-changed';
       schemaVersion: 1;
       data: { from: WorkloadStatus; to: WorkloadStatus; protonId: string | null; reason: string | null };
     }
+  | {
+      type: 'workload.replica-restarted';
+      schemaVersion: 1;
+      data: { protonId: string; replica: string; restartCount: number; reason: string; exitCode: number | null };
+    }
+  | { type: 'workload.proton-errored'; schemaVersion: 1; data: { protonId: string; reason: string } }
   | { type: 'workload.deleted'; schemaVersion: 1; data: { leftovers: string[] } };
 
 export type WorkloadEventType = WorkloadEvent['type'];

@@ -125,6 +125,7 @@ export class WorkloadProjection implements Projection {
       }
       case 'workload.start-requested':
         next.status = 'submitted';
+        next.protonId = event.data.protonId;
         break;
       case 'workload.stop-requested':
         next.status = 'stopping';
@@ -136,6 +137,8 @@ export class WorkloadProjection implements Projection {
       case 'workload.deleted':
         await this.store.delete(WORKLOADS, workloadId);
         return;
+      default:
+        break;
     }
     await this.store.put(WORKLOADS, next);
   }

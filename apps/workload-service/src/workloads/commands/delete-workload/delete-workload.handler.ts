@@ -4,20 +4,27 @@ import { decideDetach, evolveArtifact, initialArtifactState } from '../../../art
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { decideDelete, evolveWorkload, initialWorkloadState } from '../../domain/workload.decider';
+import { LifecycleSaga } from '../../sagas/lifecycle.saga';
 import { DeleteWorkloadCommand } from './delete-workload.command';
 
 /**
- * Delete: the workload goes first, then its artifact is released. The release is idempotent by
+ * Delete: its proton is stopped, the workload goes, then its artifact is released. The release is idempotent by
  * commit id, so a redelivery after a crash in between finishes it.
  */
 @CommandHandler(DeleteWorkloadCommand)
 export class DeleteWorkloadHandler implements ICommandHandler<DeleteWorkloadCommand, CommandOutcome> {
-  constructor(private readonly repository: AggregateRepository) {}
+  constructor(private readonly repository: AggregateRepository, private readonly lifecycle: LifecycleSaga) {}
 
   async execute(command: DeleteWorkloadCommand): Promise<CommandOutcome> {
     const { workloadId } = command.body;
     const { commandId, issuedAt: now } = command.envelope;
     const before = await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload);
+    // Protons stop first (only for a delete that will be accepted); one that cannot be stopped is
+    // reported, and the workload is deleted anyway.
+    let leftovers: string[] = [];
+    if (before.kind === 'active' && before.protonId && !('code' in decideDelete(before, command.actor, workloadId, []))) {
+      if (!(await this.lifecycle.stopNow(before.protonId))) leftovers = [before.protonId];
+    }
     const deleted = await this.repository.execute({
       streamId: `workload-${workloadId}`,
       initial: initialWorkloadState,
@@ -25,7 +32,7 @@ export class DeleteWorkloadHandler implements ICommandHandler<DeleteWorkloadComm
       commitId: commandId,
       actor: command.actor,
       now,
-      decide: (state) => decideDelete(state, command.actor, workloadId, []),
+      decide: (state) => decideDelete(state, command.actor, workloadId, leftovers),
     });
     if (!deleted.ok) return failure(deleted.error);
     if (before.kind !== 'absent') {
@@ -40,6 +47,6 @@ export class DeleteWorkloadHandler implements ICommandHandler<DeleteWorkloadComm
       });
       if (!released.ok) return failure(released.error);
     }
-    return success({ leftovers: [] });
+    return success({ leftovers: deleted.duplicate ? ((deleted.commit?.events[0]?.data as { leftovers?: string[] })?.leftovers ?? []) : leftovers });
   }
 }

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandOutcome } from '@wcp/contracts';
+import { CommandOutcome, newId } from '@wcp/contracts';
 import { CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
@@ -39,7 +39,7 @@ export class StartWorkloadHandler implements ICommandHandler<StartWorkloadComman
       actor: command.actor,
       now: command.envelope.issuedAt,
       decide: (state) =>
-        decideStart(state, command.actor, workloadId, { activeWorkloadsOfOwner, maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER }),
+        decideStart(state, command.actor, workloadId, { activeWorkloadsOfOwner, maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER }, newId()),
     });
     return outcome.ok ? success(outcome.result) : failure(outcome.error);
   }

@@ -1,0 +1,102 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Actor, DomainError, domainError, isDomainError } from '@wcp/contracts';
+import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
+import { ProtonSnapshot, RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
+import { notFound, permissionsOf } from '../domain/workload.decider';
+import { PROTONS, ProtonDoc } from '../projections/proton.projection';
+import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
+import { rolesOf } from './workload.renderer';
+
+export interface ProtonDto {
+  id: string;
+  name: string;
+  workloadId: string;
+  artifactId: string;
+  status: string;
+  role: 'active' | 'candidate' | null;
+  runtime: ProtonDoc['runtime'];
+  endpoint: string;
+  runningSince: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ReplicaRoutes {
+  workloadId: string;
+  protonId: string | null;
+  replicas: Array<{ replica: string; url: string }>;
+}
+
+/** Protons of a workload, their live status details, and the data plane's routes. */
+@Injectable()
+export class ProtonQueries {
+  constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore, @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver) {}
+
+  async list(workloadId: string, actor: Actor, offset: number, limit: number): Promise<{ totalCount: number; data: ProtonDto[] } | DomainError> {
+    const refused = await this.access(workloadId, actor, 'CAN_READ_DETAILS');
+    if (refused) return refused;
+    const filter: Filter = { $and: [{ workloadId }, { role: { $in: ['active', 'candidate'] } }] };
+    const [totalCount, docs] = await Promise.all([
+      this.store.count(PROTONS, filter),
+      this.store.find<ProtonDoc>(PROTONS, filter, { sort: [['createdAt', -1], ['_id', -1]], skip: offset, limit }),
+    ]);
+    return { totalCount, data: docs.map(render) };
+  }
+
+  async get(workloadId: string, protonId: string, actor: Actor): Promise<ProtonDto | DomainError> {
+    const proton = await this.proton(workloadId, protonId, actor);
+    return isDomainError(proton) ? proton : render(proton);
+  }
+
+  /** The live snapshot, or null (answered 204) until the runtime has one. */
+  async statusDetails(workloadId: string, protonId: string, actor: Actor): Promise<{ snapshot: ProtonSnapshot | null } | DomainError> {
+    const proton = await this.proton(workloadId, protonId, actor);
+    return isDomainError(proton) ? proton : { snapshot: this.driver.snapshot(protonId) };
+  }
+
+  /** Ready replicas of the active proton (or `protonId`), for callers allowed to invoke. */
+  async routes(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes | DomainError> {
+    const refused = await this.access(workloadId, actor, 'CAN_INVOKE');
+    if (refused) return refused;
+    const workload = (await this.store.get<WorkloadDoc>(WORKLOADS, workloadId))!;
+    const target = protonId ?? workload.protonId;
+    if (protonId && !(await this.store.get<ProtonDoc>(PROTONS, protonId))) {
+      return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
+    }
+    const replicas = target ? this.driver.readyEndpoints(target).map((e) => ({ replica: e.replica, url: e.url })) : [];
+    return { workloadId, protonId: target, replicas };
+  }
+
+  private async proton(workloadId: string, protonId: string, actor: Actor): Promise<ProtonDoc | DomainError> {
+    const refused = await this.access(workloadId, actor, 'CAN_READ_DETAILS');
+    if (refused) return refused;
+    const proton = await this.store.get<ProtonDoc>(PROTONS, protonId);
+    if (!proton || proton.workloadId !== workloadId) return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
+    return proton;
+  }
+
+  private async access(workloadId: string, actor: Actor, needed: 'CAN_READ_DETAILS' | 'CAN_INVOKE'): Promise<DomainError | null> {
+    const workload = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
+    if (!workload) return notFound(workloadId);
+    const permissions = permissionsOf(rolesOf(workload), actor);
+    if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
+    if (!permissions.includes(needed)) return domainError('forbidden', 'WORKLOAD_FORBIDDEN', `You do not have the ${needed} permission on workload ${workloadId}.`);
+    return null;
+  }
+}
+
+function render(p: ProtonDoc): ProtonDto {
+  return {
+    id: p._id,
+    name: p.name,
+    workloadId: p.workloadId,
+    artifactId: p.artifactId,
+    status: p.status,
+    role: p.role,
+    runtime: p.runtime,
+    endpoint: `/api/v2/endpoints/workloads/${p.workloadId}/?protonId=${p._id}`,
+    runningSince: p.runningSince,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}

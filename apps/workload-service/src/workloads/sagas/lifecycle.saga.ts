@@ -1,0 +1,168 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { newId, WorkloadStatus } from '@wcp/contracts';
+import { ARTIFACTS, ArtifactDoc } from '../../artifacts/projections/artifact.projection';
+import { CONFIG, WorkloadServiceConfig } from '../../config';
+import { AggregateRepository } from '../../event-store/aggregate.repository';
+import type { CommitListener } from '../../event-store/commit.pipeline';
+import type { Commit } from '../../event-store/event-store';
+import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
+import { ProtonSpec, RUNTIME_DRIVER, RuntimeDriver, RuntimeEvent } from '../../runtime';
+import { ACTIVE_STATUSES, decideRuntimeFact, decideStatus, evolveWorkload, initialWorkloadState } from '../domain/workload.decider';
+import type { WorkloadEvent } from '../domain/workload.events';
+import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
+
+/**
+ * The start/stop process manager. Its state is the workload stream itself: a workload whose
+ * last word is "start requested" or a running status wants its proton running; "stop
+ * requested" wants it stopped. After each commit it acts on what changed; at boot it reconciles
+ * every workload with the runtime (adopting replicas that survived a crash, killing the rest),
+ * so a start or stop interrupted by a crash completes, and no replica is started twice.
+ * What the runtime reports goes back into the stream as status changes and history.
+ */
+@Injectable()
+export class LifecycleSaga implements CommitListener {
+  private readonly logger = new Logger('LifecycleSaga');
+  /** Per-workload chains: one workload's runtime work and reports stay in order. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+    private readonly repository: AggregateRepository,
+  ) {}
+
+  /** At boot, after projections caught up: make the runtime match the event store. */
+  async reconcile(): Promise<void> {
+    this.unsubscribe = this.driver.onEvent((e) => this.onRuntimeEvent(e));
+    const workloads = await this.readModels.find<WorkloadDoc>(WORKLOADS, { status: { $in: [...ACTIVE_STATUSES, 'stopping'] } });
+    const desired: ProtonSpec[] = [];
+    const stopping: WorkloadDoc[] = [];
+    for (const w of workloads) {
+      if (!w.protonId) continue;
+      if ((ACTIVE_STATUSES as string[]).includes(w.status)) {
+        const spec = await this.specFor(w);
+        if (spec) desired.push(spec);
+      } else if (w.status === 'stopping') {
+        stopping.push(w);
+      }
+    }
+    await this.driver.recover(desired);
+    for (const w of stopping) this.enqueue(w._id, () => this.stop(w._id, w.protonId!));
+    if (desired.length + stopping.length > 0) this.logger.log(`reconciled: ${desired.length} protons running, ${stopping.length} stopping`);
+  }
+
+  /** Called by the commit pipeline after each append is projected. */
+  committed(commit: Commit): void {
+    if (this.stopped || !commit.streamId.startsWith('workload-')) return;
+    const workloadId = commit.streamId.slice('workload-'.length);
+    for (const stored of commit.events) {
+      const event = stored as unknown as WorkloadEvent;
+      if (event.type === 'workload.start-requested') this.enqueue(workloadId, () => this.start(workloadId, event.data.protonId));
+      if (event.type === 'workload.stop-requested') this.enqueue(workloadId, () => this.stopCurrent(workloadId));
+    }
+  }
+
+  /** Stops a proton now, for delete; true when it is gone. */
+  async stopNow(protonId: string): Promise<boolean> {
+    const result = await this.driver.stop(protonId, { graceMs: this.config.STOP_GRACE_MS });
+    if (!result.stopped) this.logger.warn(`proton ${protonId} could not be stopped: ${result.detail ?? 'unknown reason'}`);
+    return result.stopped;
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    await Promise.allSettled([...this.chains.values()]);
+    await this.driver.shutdown({ stopReplicas: this.config.STOP_REPLICAS_ON_SHUTDOWN, graceMs: this.config.STOP_GRACE_MS });
+  }
+
+  private async start(workloadId: string, protonId: string): Promise<void> {
+    const workload = await this.readModels.get<WorkloadDoc>(WORKLOADS, workloadId);
+    if (!workload || workload.protonId !== protonId || !(ACTIVE_STATUSES as string[]).includes(workload.status)) return;
+    const spec = await this.specFor(workload);
+    if (!spec) {
+      await this.recordStatus(workloadId, protonId, 'errored', 'the artifact of this workload no longer exists');
+      return;
+    }
+    await this.driver.ensureRunning(spec);
+  }
+
+  private async stopCurrent(workloadId: string): Promise<void> {
+    const state = await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload);
+    if (state.kind !== 'active' || state.status !== 'stopping' || !state.protonId) return;
+    await this.stop(workloadId, state.protonId);
+  }
+
+  private async stop(workloadId: string, protonId: string): Promise<void> {
+    const stopped = await this.stopNow(protonId);
+    if (stopped) await this.recordStatus(workloadId, protonId, 'stopped', null);
+  }
+
+  private onRuntimeEvent(event: RuntimeEvent): void {
+    if (this.stopped) return;
+    const { workloadId, protonId } = event;
+    if (event.type === 'ProtonStatusChanged') {
+      // Stopping is the workload's own decision (stop requested); the runtime's echo adds nothing.
+      if (event.status !== 'stopping') this.enqueue(workloadId, () => this.recordStatus(workloadId, protonId, event.status, event.reason ?? null));
+    } else if (event.type === 'ReplicaRestarted') {
+      this.enqueue(workloadId, () =>
+        this.recordFact(workloadId, {
+          type: 'workload.replica-restarted',
+          schemaVersion: 1,
+          data: { protonId, replica: event.replica, restartCount: event.restartCount, reason: event.reason, exitCode: event.exitCode },
+        }),
+      );
+    } else if (event.type === 'ProtonErrored') {
+      this.enqueue(workloadId, () => this.recordFact(workloadId, { type: 'workload.proton-errored', schemaVersion: 1, data: { protonId, reason: event.reason } }));
+    }
+  }
+
+  private async recordStatus(workloadId: string, protonId: string, to: WorkloadStatus, reason: string | null): Promise<void> {
+    const outcome = await this.repository.execute({
+      streamId: `workload-${workloadId}`,
+      initial: initialWorkloadState,
+      evolve: evolveWorkload,
+      commitId: `runtime-${newId()}`,
+      actor: null,
+      now: new Date().toISOString(),
+      decide: (state) => ({ events: decideStatus(state, to, protonId, reason), result: null }),
+    });
+    if (!outcome.ok) this.logger.warn(`status ${to} of ${workloadId}: ${outcome.error.message}`);
+  }
+
+  private async recordFact(workloadId: string, fact: Extract<WorkloadEvent, { type: 'workload.replica-restarted' | 'workload.proton-errored' }>): Promise<void> {
+    await this.repository.execute({
+      streamId: `workload-${workloadId}`,
+      initial: initialWorkloadState,
+      evolve: evolveWorkload,
+      commitId: `runtime-${newId()}`,
+      actor: null,
+      now: new Date().toISOString(),
+      decide: (state) => ({ events: decideRuntimeFact(state, fact), result: null }),
+    });
+  }
+
+  /** The proton spec of a workload: its first container group, replicas from the runtime settings. */
+  private async specFor(workload: WorkloadDoc): Promise<ProtonSpec | null> {
+    const artifact = await this.readModels.get<ArtifactDoc>(ARTIFACTS, workload.artifactId);
+    const group = workload.runtime.containerGroups[0];
+    const specGroup = artifact?.spec.containerGroups.find((g) => g.name === group?.name) ?? artifact?.spec.containerGroups[0];
+    if (!group || !specGroup || !workload.protonId) return null;
+    const replicas = group.replicaCount ?? Math.max(1, group.autoscaling?.minReplicaCount ?? 1);
+    return { protonId: workload.protonId, workloadId: workload._id, replicas, containers: specGroup.containers };
+  }
+
+  private enqueue(workloadId: string, work: () => Promise<void>): void {
+    const previous = this.chains.get(workloadId) ?? Promise.resolve();
+    const next = previous
+      .then(work)
+      .catch((error) => this.logger.error(`workload ${workloadId}: ${error instanceof Error ? error.message : error}`))
+      .finally(() => {
+        if (this.chains.get(workloadId) === next) this.chains.delete(workloadId);
+      });
+    this.chains.set(workloadId, next);
+  }
+}
