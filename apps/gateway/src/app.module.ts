@@ -12,6 +12,7 @@ import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
 import { ProtonsController } from './protons/protons.controller';
+import { StatsController } from './stats/stats.controller';
 import { StatsEnricher } from './workloads/stats.enricher';
 import { WorkloadsController } from './workloads/workloads.controller';
 
@@ -28,7 +29,7 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, WorkloadsController, ProtonsController, ArtifactsController, AdminController],
+      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ArtifactsController, AdminController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },

@@ -23,6 +23,7 @@ import { READ_MODEL_STORE, ReadModelStore } from './read-models/read-model-store
 import { CreateWorkloadHandler } from './workloads/commands/create-workload/create-workload.handler';
 import { DeleteWorkloadHandler } from './workloads/commands/delete-workload/delete-workload.handler';
 import { StartWorkloadHandler } from './workloads/commands/start-workload/start-workload.handler';
+import { ResetStatsHandler } from './workloads/commands/reset-stats/reset-stats.handler';
 import { StopWorkloadHandler } from './workloads/commands/stop-workload/stop-workload.handler';
 import { UpdateWorkloadHandler } from './workloads/commands/update-workload/update-workload.handler';
 import { ProtonProjection } from './workloads/projections/proton.projection';
@@ -77,6 +78,7 @@ export class WorkloadServiceModule {
         DeleteWorkloadHandler,
         StartWorkloadHandler,
         StopWorkloadHandler,
+        ResetStatsHandler,
         CreateArtifactHandler,
         UpdateArtifactHandler,
         DeleteArtifactHandler,

@@ -16,6 +16,13 @@ export const CommandBody = z.discriminatedUnion('name', [
   z.object({ name: z.literal('DeleteWorkload'), workloadId: Id }),
   z.object({ name: z.literal('StartWorkload'), workloadId: Id }),
   z.object({ name: z.literal('StopWorkload'), workloadId: Id }),
+  z.object({
+    name: z.literal('ResetStats'),
+    workloadId: Id,
+    protonId: z.string().max(64).nullable(),
+    startTime: IsoTime.nullable(),
+    endTime: IsoTime.nullable(),
+  }),
   z.object({ name: z.literal('CreateArtifact'), artifactId: Id, input: InputArtifact }),
   z.object({ name: z.literal('UpdateArtifact'), artifactId: Id, input: PatchArtifactBody }),
   z.object({ name: z.literal('DeleteArtifact'), artifactId: Id }),

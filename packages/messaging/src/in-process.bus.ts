@@ -28,6 +28,9 @@ export class InProcessBus implements MessageBus {
   private readonly groups = new Map<string, Group>();
   private closed = false;
 
+  /** `maxBatch`: most messages handed to one batch handler call (ClickHouse likes big inserts). */
+  constructor(private readonly options: { maxBatch?: number } = {}) {}
+
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (this.closed) throw new Error('bus is closed');
     const log = this.log(topic);
@@ -113,7 +116,7 @@ export class InProcessBus implements MessageBus {
         while (!group.stopped && group.offset < log.base + log.items.length && group.handlers.length > 0) {
           const handler = group.handlers[0];
           const start = group.offset - log.base;
-          const batch = log.items.slice(start, start + 500);
+          const batch = log.items.slice(start, start + (this.options.maxBatch ?? 5000));
           const outcomes = await runWithRetry(batch, handler.handleBatch, () => group.stopped || this.closed, () => undefined);
           for (let i = 0; i < outcomes.length; i++) {
             const outcome = outcomes[i];

@@ -25,8 +25,8 @@ const STATUS_BY_KIND: Record<DomainError['kind'], number> = {
 };
 
 export function fromDomainError(error: DomainError): ApiError {
-  if (error.kind === 'validation' && error.loc) {
-    return new ApiError(422, [{ loc: error.loc, msg: error.message, type: 'value_error' }]);
+  if (error.kind === 'validation') {
+    return new ApiError(422, [{ loc: error.loc ?? ['query'], msg: error.message, type: 'value_error' }]);
   }
   return new ApiError(STATUS_BY_KIND[error.kind], error.message);
 }

@@ -10,6 +10,7 @@ import { CreateUserCommand } from '../identity/commands/create-user/create-user.
 import { CreateWorkloadCommand } from '../workloads/commands/create-workload/create-workload.command';
 import { DeleteWorkloadCommand } from '../workloads/commands/delete-workload/delete-workload.command';
 import { StartWorkloadCommand } from '../workloads/commands/start-workload/start-workload.command';
+import { ResetStatsCommand } from '../workloads/commands/reset-stats/reset-stats.command';
 import { StopWorkloadCommand } from '../workloads/commands/stop-workload/stop-workload.command';
 import { UpdateWorkloadCommand } from '../workloads/commands/update-workload/update-workload.command';
 
@@ -19,6 +20,7 @@ const COMMANDS = {
   DeleteWorkload: DeleteWorkloadCommand,
   StartWorkload: StartWorkloadCommand,
   StopWorkload: StopWorkloadCommand,
+  ResetStats: ResetStatsCommand,
   CreateArtifact: CreateArtifactCommand,
   UpdateArtifact: UpdateArtifactCommand,
   DeleteArtifact: DeleteArtifactCommand,

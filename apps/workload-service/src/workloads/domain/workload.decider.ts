@@ -61,6 +61,7 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
       return state.kind === 'active' ? { ...state, status: 'submitted', protonId: event.data.protonId, version } : { ...state, version };
     case 'workload.replica-restarted':
     case 'workload.proton-errored':
+    case 'workload.stats-reset':
       return { ...state, version };
     case 'workload.stop-requested':
       return state.kind === 'active' ? { ...state, status: 'stopping', version } : { ...state, version };
@@ -212,4 +213,16 @@ export function decideCreate(state: WorkloadState, actor: Actor, input: CreateWo
     ],
     result: { accepted: true, message: 'Workload created.' },
   };
+}
+
+/** Stats reset: owners only; the telemetry service applies it, the stream keeps the record. */
+export function decideResetStats(
+  state: WorkloadState,
+  actor: Actor,
+  workloadId: string,
+  window: { protonId: string | null; startTime: string | null; endTime: string | null },
+): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
+  if ('code' in w) return w;
+  return { events: [{ type: 'workload.stats-reset', schemaVersion: 1, data: window }], result: { accepted: true, message: 'Statistics reset.' } };
 }

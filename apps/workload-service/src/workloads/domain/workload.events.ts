@@ -39,6 +39,7 @@ export type WorkloadEvent =
       data: { protonId: string; replica: string; restartCount: number; reason: string; exitCode: number | null };
     }
   | { type: 'workload.proton-errored'; schemaVersion: 1; data: { protonId: string; reason: string } }
+  | { type: 'workload.stats-reset'; schemaVersion: 1; data: { protonId: string | null; startTime: string | null; endTime: string | null } }
   | { type: 'workload.deleted'; schemaVersion: 1; data: { leftovers: string[] } };
 
 export type WorkloadEventType = WorkloadEvent['type'];
