@@ -18,6 +18,17 @@ const Schema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
     /** How long a resolved token is trusted before asking the workload service again. */
     AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
+    /** Data plane: largest request body forwarded to a replica, counted while streaming (413 beyond). */
+    DATA_PLANE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
+    /** Data plane: a replica silent for this long (no response, no bytes) fails the request with 504. */
+    DATA_PLANE_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
+    /** Data plane: how long a workload's ready replicas are reused before asking the workload service again. */
+    DATA_PLANE_ROUTE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+    /** Request records held in memory while the bus is slow or down; beyond it new records are dropped and counted. */
+    REQUEST_RECORDS_BUFFER: z.coerce.number().int().min(1).default(50_000),
+    /** Request records per publish; a full batch is published at once, a partial one every REQUEST_RECORDS_FLUSH_MS. */
+    REQUEST_RECORDS_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
+    REQUEST_RECORDS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   })
   .transform((c) => ({ ...c, PUBLIC_BASE_URL: (c.PUBLIC_BASE_URL ?? `http://127.0.0.1:${c.PORT}`).replace(/\/+$/, '') }));
 

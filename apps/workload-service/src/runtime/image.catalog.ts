@@ -19,12 +19,15 @@ export interface ImageCatalogEntry {
   /** Whether an artifact's `entrypoint` may pass arguments to the script. */
   acceptsArgs?: boolean;
   description?: string;
+  /** The image's own health path, probed for readiness when the container configures none. */
+  readinessPath?: string;
 }
 
 export interface ResolvedImage {
   image: string;
   command: string;
   args: string[];
+  readinessPath: string | null;
 }
 
 export interface ResolveImageOptions {
@@ -78,7 +81,8 @@ function lookup(imageUri: string, options: ResolveImageOptions): Lookup {
     if (entrypoint.length > 0 && entry.acceptsArgs !== true) {
       return { ok: false, reason: `image '${imageUri}' does not accept entrypoint arguments` };
     }
-    return { ok: true, resolved: { image: imageUri, command: options.nodePath ?? process.execPath, args: [script, ...entrypoint] } };
+    const readinessPath = typeof entry.readinessPath === 'string' && entry.readinessPath.startsWith('/') ? entry.readinessPath : null;
+    return { ok: true, resolved: { image: imageUri, command: options.nodePath ?? process.execPath, args: [script, ...entrypoint], readinessPath } };
   }
   return { ok: false, reason: `image '${imageUri}' is not in the local image catalog` };
 }

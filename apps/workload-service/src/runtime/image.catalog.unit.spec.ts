@@ -38,6 +38,7 @@ describe('image catalog', () => {
       image: 'local/echo-model:1',
       command: process.execPath,
       args: [join(BUILTIN_IMAGE_CATALOG_DIR, 'echo-model', 'server.js')],
+      readinessPath: '/healthz',
     });
     expect(resolveImage('local/never-ready:1')?.args[0]).toBe(join(BUILTIN_IMAGE_CATALOG_DIR, 'never-ready', 'server.js'));
     expect(resolveImage('local/crash-loop:1')).not.toBeNull();
@@ -63,7 +64,7 @@ describe('image catalog', () => {
     expect(resolveImage('local/echo-model:1', { entrypoint: ['/bin/sh', '-c', 'id'] })).toBeNull();
     expect(imageRefusal('local/echo-model:1', { entrypoint: ['x'] })).toMatch(/does not accept entrypoint arguments/);
     const tool = resolveImage('local/tool:2', { catalogDirs: [extra], entrypoint: ['--mode', 'fast'] });
-    expect(tool).toEqual({ image: 'local/tool:2', command: process.execPath, args: [join(extra, 'tool', 'main.js'), '--mode', 'fast'] });
+    expect(tool).toEqual({ image: 'local/tool:2', command: process.execPath, args: [join(extra, 'tool', 'main.js'), '--mode', 'fast'], readinessPath: null });
   });
 
   it('refuses catalog entries whose script escapes the catalog directory', () => {

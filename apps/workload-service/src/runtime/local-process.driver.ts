@@ -44,7 +44,7 @@ export interface LocalProcessDriverOptions {
   host?: string;
   /** Length of one probe "second" in ms; tests shrink it so probe configs in seconds run fast. */
   probeSecondMs?: number;
-  /** TCP readiness check of containers without a readinessProbe. */
+  /** Readiness of containers without a readinessProbe: the image's readinessPath, else a TCP connect. */
   defaultReadiness?: { periodMs: number; timeoutMs: number; failureThreshold: number };
   restartBackoff?: BackoffPolicy;
   /** Consecutive failed runs tolerated; one more and the proton is errored (crash loop). */
@@ -646,7 +646,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     const c = p.primary;
     const readiness: ProbeTiming = c?.readinessProbe
       ? this.timing(c.readinessProbe)
-      : { path: null, initialDelayMs: 0, periodMs: this.defaultReadiness.periodMs, timeoutMs: this.defaultReadiness.timeoutMs, failureThreshold: this.defaultReadiness.failureThreshold, successThreshold: 1 };
+      : { path: p.resolved?.readinessPath ?? null, initialDelayMs: 0, periodMs: this.defaultReadiness.periodMs, timeoutMs: this.defaultReadiness.timeoutMs, failureThreshold: this.defaultReadiness.failureThreshold, successThreshold: 1 };
     let successes = 0;
     let failures = 0;
     this.probeLoop(r, gen, readiness, (outcome) => {

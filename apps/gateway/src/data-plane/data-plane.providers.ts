@@ -1,0 +1,33 @@
+import type { Provider } from '@nestjs/common';
+import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
+import { CONFIG, GatewayConfig } from '../config';
+import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
+import { DataPlaneRoutes } from './data-plane.routes';
+import { ReplicaForwarder } from './replica.forwarder';
+import { HttpReplicaRouter, REPLICA_ROUTER } from './replica-router';
+import { RequestRecorder } from './request-recorder';
+
+/** Everything the data plane needs; GatewayModule also provides AuthGuard as a class. */
+export const dataPlaneProviders: Provider[] = [
+  {
+    provide: REPLICA_ROUTER,
+    useFactory: (workloads: InternalClient, config: GatewayConfig) => new HttpReplicaRouter(workloads, config),
+    inject: [WORKLOAD_SERVICE, CONFIG],
+  },
+  {
+    provide: RequestRecorder,
+    useFactory: (bus: MessageBus, config: GatewayConfig) =>
+      new RequestRecorder(bus, {
+        bufferLimit: config.REQUEST_RECORDS_BUFFER,
+        batchSize: config.REQUEST_RECORDS_BATCH,
+        flushIntervalMs: config.REQUEST_RECORDS_FLUSH_MS,
+      }),
+    inject: [MESSAGE_BUS, CONFIG],
+  },
+  {
+    provide: ReplicaForwarder,
+    useFactory: (config: GatewayConfig, recorder: RequestRecorder) => new ReplicaForwarder(config, recorder),
+    inject: [CONFIG, RequestRecorder],
+  },
+  DataPlaneRoutes,
+];
