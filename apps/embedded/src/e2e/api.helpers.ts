@@ -92,3 +92,21 @@ export function expectValidationError(response: ApiResponse, expected?: { loc?: 
 export function expectError(response: ApiResponse, status: number): void {
   expect({ status: response.status, body: response.body }).toEqual({ status, body: { detail: expect.any(String) } });
 }
+
+/** Events of a workload once two readings 500 ms apart agree (the runtime appends on its own). */
+export async function settledEvents(api: ApiClient, workloadId: string, timeoutMs = 30_000): Promise<any[]> {
+  let last = '';
+  return waitFor(
+    async () => {
+      const page = await api.get(`/api/v2/workloads/${workloadId}/events?limit=100`);
+      const now = JSON.stringify(page.body.data);
+      const same = now === last;
+      last = now;
+      if (!same) await new Promise((r) => setTimeout(r, 500));
+      return same ? page.body.data : undefined;
+    },
+    `events of ${workloadId} to settle`,
+    timeoutMs,
+    0,
+  );
+}

@@ -65,6 +65,23 @@ describe('protons run for real (embedded)', () => {
     }
     expect(replicaProcesses(w.protonId)).toHaveLength(2);
 
+    // The data plane: round robin over both ready replicas, request and answer intact.
+    const replicasSeen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const answer = await system.api.post(`/api/v2/endpoints/workloads/${id}/predict?x=1`, { input: i });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ ok: true, path: '/predict', body: { input: i } });
+      replicasSeen.add(answer.body.replica);
+    }
+    expect([...replicasSeen].sort()).toEqual(details.body.replicas.map((r: { name: string }) => r.name).sort());
+    expect((await system.api.get(`/api/v2/endpoints/workloads/${id}/fail?status=503`)).status).toBe(503);
+    // Every forwarded request became one record, counted by the statistics.
+    const stats = await waitFor(async () => {
+      const s = (await system.api.get(`/api/v2/workloads/${id}/stats`)).body;
+      return s.metrics?.totalRequests === 7 ? s : undefined;
+    }, 'seven recorded requests', 20_000);
+    expect(stats.metrics).toMatchObject({ serverErrors: 1, userErrors: 0 });
+
     const victim = details.body.replicas[0].name as string;
     process.kill(replicaPid(victim)!, 'SIGKILL');
     await waitFor(async () => (await eventTypes(system, id)).includes('Replica Restarted'), 'Replica Restarted', 20_000);
@@ -82,6 +99,7 @@ describe('protons run for real (embedded)', () => {
     await waitForStatus(system, id, 'stopped');
     expect(replicaProcesses(w.protonId)).toHaveLength(0);
     expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(200);
+    await waitFor(async () => (await system.api.get(`/api/v2/endpoints/workloads/${id}/`)).status === 503, 'the data plane to answer 503', 5000);
   }, 90_000);
 
   it('reports a proton that never becomes ready as errored, with a reason', async () => {

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { z } from 'zod';
+import { RequestRecorder } from '../data-plane/request-recorder';
 import { Public } from '../http/decorators';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
 import { parseOr422 } from '../http/validation';
@@ -12,6 +13,7 @@ export class HealthController {
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
     @Inject(TELEMETRY_SERVICE) private readonly telemetry: InternalClient,
+    private readonly recorder: RequestRecorder,
   ) {}
 
   /** Liveness for load balancers: always 200 while the gateway serves; components say what is degraded. */
@@ -21,10 +23,19 @@ export class HealthController {
     parseOr422(z.strictObject({}), query, 'query');
     const [bus, workloadService, telemetryService] = await Promise.all([this.bus.ping(), this.workloads.ping(), this.telemetry.ping()]);
     const state = (ok: boolean) => (ok ? 'ok' : 'down');
-    return { status: 'ok', components: { messageBus: state(bus), workloadService: state(workloadService), telemetryService: state(telemetryService) } };
+    const { buffered, dropped, publishFailures } = this.recorder.stats();
+    return {
+      status: 'ok',
+      components: {
+        messageBus: state(bus),
+        workloadService: state(workloadService),
+        telemetryService: state(telemetryService),
+        requestRecords: { status: dropped > 0 ? 'dropping' : 'ok', buffered, dropped, publishFailures },
+      },
+    };
   }
 
-  @Public()
+  /** Behind auth like every route but health (spec §1). */
   @Get('openapi.json')
   openapi() {
     return openApiDocument();

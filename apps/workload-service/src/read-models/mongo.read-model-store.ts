@@ -14,7 +14,7 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number> {
-    const result = await this.c(collection).updateMany(filter as never, { $set: fields });
+    const result = await this.c(collection).updateMany(this.f(filter) as never, { $set: fields });
     return result.matchedCount;
   }
 
@@ -23,7 +23,7 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async find<T extends Doc>(collection: string, filter: Filter, options: FindOptions = {}): Promise<T[]> {
-    let cursor = this.c(collection).find(filter as never);
+    let cursor = this.c(collection).find(this.f(filter) as never);
     if (options.sort?.length) cursor = cursor.sort(options.sort.map(([f, d]) => [f, d] as [string, 1 | -1]));
     if (options.skip) cursor = cursor.skip(options.skip);
     if (options.limit !== undefined) cursor = cursor.limit(options.limit);
@@ -31,7 +31,7 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async count(collection: string, filter: Filter): Promise<number> {
-    return this.c(collection).countDocuments(filter as never);
+    return this.c(collection).countDocuments(this.f(filter) as never);
   }
 
   async drop(collection: string): Promise<void> {
@@ -53,6 +53,24 @@ export class MongoReadModelStore implements ReadModelStore {
 
   async close(): Promise<void> {
     // The connection belongs to the module that opened it.
+  }
+
+  /** MongoDB refuses an empty `$and`/`$or`; an empty conjunction means "everything". */
+  private f(filter: Filter): Filter {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(filter)) {
+      if (key === '$and' || key === '$or') {
+        const parts = (value as Filter[]).map((p) => this.f(p));
+        if (parts.length === 0) {
+          if (key === '$or') return { _id: { $in: [] } };
+          continue;
+        }
+        out[key] = parts;
+      } else {
+        out[key] = value;
+      }
+    }
+    return out as Filter;
   }
 
   private c(name: string) {
