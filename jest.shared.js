@@ -24,8 +24,8 @@ module.exports = function jestConfig(dir) {
     testRegex: `.*\\.${tier}\\.spec\\.ts$`,
     transform: { '^.+\\.ts$': swc },
     moduleNameMapper: {
+      '^@wcp/(gateway|workload-service|telemetry-service)$': path.join(__dirname, 'apps/$1/src/index.ts'),
       '^@wcp/([a-z-]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
-      '^@wcp/([a-z-]+)/(.*)$': path.join(__dirname, 'packages/$1/src/$2'),
     },
     testTimeout: tier === 'unit' ? 5000 : 120000,
     passWithNoTests: true,

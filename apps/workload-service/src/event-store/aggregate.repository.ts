@@ -39,7 +39,11 @@ export class AggregateRepository {
     const previous = await this.store.findCommit(options.commitId);
     if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
-      const state = await this.load(options.streamId, options.initial, options.evolve);
+      const events = await this.store.readStream(options.streamId);
+      const state = events.reduce((s, e) => options.evolve(s, e as unknown as E), options.initial);
+      // Event times never go backwards within a stream, whatever the clocks of its writers.
+      const last = events.at(-1)?.occurredAt;
+      const now = last && last > options.now ? last : options.now;
       const decision = options.decide(state);
       if ('code' in decision) return { ok: false, error: decision };
       if (decision.events.length === 0) return { ok: true, result: decision.result, duplicate: false, commit: null };
@@ -49,7 +53,7 @@ export class AggregateRepository {
         events: decision.events,
         commitId: options.commitId,
         actorId: options.actor?.id ?? null,
-        occurredAt: options.now,
+        occurredAt: now,
         result: decision.result,
       });
       if (outcome.status === 'duplicate') return { ok: true, result: outcome.commit.result as R, duplicate: true, commit: outcome.commit };

@@ -4,6 +4,12 @@ import type { Actor, CommandBody, CommandEnvelope, CommandName, CommandOutcome, 
 export abstract class EnvelopeCommand<N extends CommandName> {
   constructor(readonly envelope: Omit<CommandEnvelope, 'command'> & { command: Extract<CommandBody, { name: N }> }) {}
 
+  /**
+   * When the service handles the command: event times come from the service that appends them
+   * (one clock per stream), not from the gateway that sent the command.
+   */
+  readonly now = new Date().toISOString();
+
   get actor(): Actor {
     return this.envelope.actor;
   }

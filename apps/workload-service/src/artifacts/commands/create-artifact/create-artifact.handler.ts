@@ -28,9 +28,9 @@ export class CreateArtifactHandler implements ICommandHandler<CreateArtifactComm
       evolve: evolveArtifact,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) => {
-        const events = decideCreateArtifact(state, command.actor, artifactId, input, command.envelope.issuedAt);
+        const events = decideCreateArtifact(state, command.actor, artifactId, input, command.now);
         return 'code' in events ? events : { events, result: null };
       },
     });

@@ -18,7 +18,7 @@ export class DeleteArtifactHandler implements ICommandHandler<DeleteArtifactComm
       evolve: evolveArtifact,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) => {
         const events = decideDeleteArtifact(state, command.actor, artifactId);
         return 'code' in events ? events : { events, result: null };

@@ -21,7 +21,8 @@ export class UpdateArtifactHandler implements ICommandHandler<UpdateArtifactComm
 
   async execute(command: UpdateArtifactCommand): Promise<CommandOutcome> {
     const { artifactId, input } = command.body;
-    const { commandId, issuedAt: now } = command.envelope;
+    const { commandId } = command.envelope;
+    const now = command.now;
     const streamId = `artifact-${artifactId}`;
     let version = 0;
     if (input.status === 'locked') {

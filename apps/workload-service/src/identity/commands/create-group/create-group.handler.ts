@@ -20,9 +20,9 @@ export class CreateGroupHandler implements ICommandHandler<CreateGroupCommand, C
       evolve: evolveUser,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) => ({
-        events: state.exists ? [] : [{ type: 'group.created', schemaVersion: 1, data: { groupId, name: input.name, createdAt: command.envelope.issuedAt } }],
+        events: state.exists ? [] : [{ type: 'group.created', schemaVersion: 1, data: { groupId, name: input.name, createdAt: command.now } }],
         result: null,
       }),
     });

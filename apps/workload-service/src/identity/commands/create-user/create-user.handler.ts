@@ -22,7 +22,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand, Com
     const refused = requireAdmin(command.actor);
     if (refused) return failure(refused);
     const { userId, tokenHash, input } = command.body;
-    return this.create({ userId, tokenHash, input, isAdmin: false }, command.envelope.commandId, command.actor, command.envelope.issuedAt);
+    return this.create({ userId, tokenHash, input, isAdmin: false }, command.envelope.commandId, command.actor, command.now);
   }
 
   /** Also used at boot for the bootstrap admin, with a fixed commit id so it happens once. */

@@ -28,7 +28,8 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
 
   async execute(command: CreateWorkloadCommand): Promise<CommandOutcome> {
     const { workloadId, input } = command.body;
-    const { commandId, issuedAt: now } = command.envelope;
+    const { commandId } = command.envelope;
+    const now = command.now;
     const actor = command.actor;
     const artifactId = command.body.artifactId ?? input.artifactId!;
     const artifactStream = `artifact-${artifactId}`;

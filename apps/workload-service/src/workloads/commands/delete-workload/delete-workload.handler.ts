@@ -17,7 +17,8 @@ export class DeleteWorkloadHandler implements ICommandHandler<DeleteWorkloadComm
 
   async execute(command: DeleteWorkloadCommand): Promise<CommandOutcome> {
     const { workloadId } = command.body;
-    const { commandId, issuedAt: now } = command.envelope;
+    const { commandId } = command.envelope;
+    const now = command.now;
     const before = await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload);
     // Protons stop first (only for a delete that will be accepted); one that cannot be stopped is
     // reported, and the workload is deleted anyway.

@@ -18,10 +18,10 @@ export class ResetStatsHandler implements ICommandHandler<ResetStatsCommand, Com
       evolve: evolveWorkload,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) => decideResetStats(state, command.actor, workloadId, { protonId, startTime, endTime }),
     });
     if (!outcome.ok) return failure(outcome.error);
-    return success({ resetAt: outcome.commit?.events[0]?.occurredAt ?? command.envelope.issuedAt });
+    return success({ resetAt: outcome.commit?.events[0]?.occurredAt ?? command.now });
   }
 }

@@ -37,7 +37,7 @@ export class StartWorkloadHandler implements ICommandHandler<StartWorkloadComman
       evolve: evolveWorkload,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) =>
         decideStart(state, command.actor, workloadId, { activeWorkloadsOfOwner, maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER }, newId()),
     });

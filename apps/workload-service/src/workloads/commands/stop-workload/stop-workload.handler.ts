@@ -18,7 +18,7 @@ export class StopWorkloadHandler implements ICommandHandler<StopWorkloadCommand,
       evolve: evolveWorkload,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) => decideStop(state, command.actor, workloadId),
     });
     return outcome.ok ? success(outcome.result) : failure(outcome.error);

@@ -22,7 +22,7 @@ export class UpdateWorkloadHandler implements ICommandHandler<UpdateWorkloadComm
       evolve: evolveWorkload,
       commitId: command.envelope.commandId,
       actor: command.actor,
-      now: command.envelope.issuedAt,
+      now: command.now,
       decide: (state) => decideUpdate(state, command.actor, workloadId, input),
     });
     if (!outcome.ok) return failure(outcome.error);
