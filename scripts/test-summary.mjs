@@ -6,7 +6,7 @@ const dir = process.argv[2];
 const total = { passed: 0, failed: 0, skipped: 0 };
 for (const file of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
   const counts = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
-  console.log(`  ${file.replace(/\.json$/, '').padEnd(36)} ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  if (counts.passed + counts.failed + counts.skipped > 0) console.log(`  ${file.replace(/\.json$/, '').padEnd(36)} ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
   for (const k of Object.keys(total)) total[k] += counts[k];
 }
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);

@@ -8,6 +8,10 @@ export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 
 export interface System {
   mode: 'embedded' | 'distributed';
+  /** Kafka namespace of a distributed system (prefix of its topics). */
+  kafkaNamespace?: string;
+  /** DATA_DIR of an embedded system. */
+  dataDir?: string;
   api: ApiClient;
   baseUrl: string;
   processes: Record<string, RunningProcess>;
@@ -46,6 +50,7 @@ export async function startEmbeddedSystem(extraEnv: Record<string, string> = {})
   const processes: Record<string, RunningProcess> = { embedded: await start() };
   return {
     mode: 'embedded',
+    dataDir,
     api: new ApiClient(baseUrl, ADMIN_TOKEN),
     baseUrl,
     processes,
@@ -117,6 +122,7 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
   const order = ['gateway', 'telemetry-service', 'workload-service'];
   return {
     mode: 'distributed',
+    kafkaNamespace: namespace,
     api: new ApiClient(baseUrl, ADMIN_TOKEN),
     baseUrl,
     processes,
