@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { Topics } from '@wcp/contracts';
 import { KafkaBus } from '@wcp/messaging';
+import { closeOnSignals, runMain } from '@wcp/nest-common';
 import { createGateway, loadConfig } from './index';
 
 /** Distributed mode: the gateway alone, with Kafka and the services' URLs from the environment. */
@@ -21,20 +22,10 @@ async function main() {
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });
   const gateway = await createGateway({ config, bus });
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.log(`${signal}: shutting down`);
+  closeOnSignals(async () => {
     await gateway.close();
     await bus.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  }, (m) => logger.log(m));
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

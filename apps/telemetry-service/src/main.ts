@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Topics } from '@wcp/contracts';
 import { InProcessBus, KafkaBus, type MessageBus } from '@wcp/messaging';
+import { closeOnSignals, runMain } from '@wcp/nest-common';
 import { loadTelemetryConfig } from './config';
 import { createTelemetryService } from './index';
 
@@ -26,25 +27,10 @@ async function main(): Promise<void> {
     : new InProcessBus();
   const service = await createTelemetryService({ bus, config, logLevels: ['log', 'error', 'warn'] });
   logger.log(`internal API on ${service.url}; ClickHouse ${config.clickhouse.url ?? `chDB at ${config.clickhouse.chdbPath}`}`);
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal}: draining`);
-    try {
-      await service.close();
-      await bus.close();
-      process.exit(0);
-    } catch (error) {
-      logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  closeOnSignals(async () => {
+    await service.close();
+    await bus.close();
+  }, (m) => logger.log(m));
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

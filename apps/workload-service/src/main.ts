@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Topics } from '@wcp/contracts';
 import { KafkaBus } from '@wcp/messaging';
+import { closeOnSignals, runMain } from '@wcp/nest-common';
 import { Logger } from '@nestjs/common';
 import { createWorkloadService, loadConfig } from './index';
 
@@ -21,20 +22,10 @@ async function main() {
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });
   const service = await createWorkloadService({ config, bus });
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.log(`${signal}: shutting down`);
+  closeOnSignals(async () => {
     await service.close();
     await bus.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  }, (m) => logger.log(m));
 }
 
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

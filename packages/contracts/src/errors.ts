@@ -4,17 +4,23 @@ import { z } from 'zod';
  * How a refusal is classified. Only the gateway turns a kind into an HTTP status; services
  * and the domain speak in kinds and stable codes.
  */
-export const ErrorKind = z.enum([
-  'validation', // 422
-  'bad_request', // 400
-  'not_found', // 404
-  'conflict', // 409
-  'forbidden', // 403
-  'unavailable', // 503
-  'bad_gateway', // 502
-  'timeout', // 504
-]);
+export const ErrorKind = z.enum(['validation', 'bad_request', 'not_found', 'conflict', 'forbidden', 'unavailable', 'bad_gateway', 'timeout']);
 export type ErrorKind = z.infer<typeof ErrorKind>;
+
+/**
+ * The one mapping of kinds to HTTP statuses, used by the gateway for the public API and by the
+ * services' internal APIs (whose statuses the gateway reads only as "refused").
+ */
+export const HTTP_STATUS_OF_KIND: Record<ErrorKind, number> = {
+  validation: 422,
+  bad_request: 400,
+  not_found: 404,
+  conflict: 409,
+  forbidden: 403,
+  unavailable: 503,
+  bad_gateway: 502,
+  timeout: 504,
+};
 
 export const DomainError = z.object({
   code: z.string(),

@@ -143,6 +143,27 @@ describe('a workload-service crash mid-start and mid-stop (distributed)', () => 
     expect(replicaProcesses(w.protonId)).toHaveLength(2);
     const starts = (await eventTypes(system, id)).filter((t) => t === 'Start Requested');
     expect(starts).toHaveLength(1);
+
+    // Traffic through the data plane reaches ClickHouse through Kafka, and every statistic API sees it.
+    for (let i = 0; i < 3; i++) expect((await system.api.get(`/api/v2/endpoints/workloads/${id}/q?i=${i}`)).status).toBe(200);
+    expect((await system.api.get(`/api/v2/endpoints/workloads/${id}/q?status=404`)).status).toBe(404);
+    const stats = await waitFor(async () => {
+      const body = (await system.api.get(`/api/v2/workloads/${id}/stats`)).body;
+      return body.metrics?.totalRequests === 4 ? body : undefined;
+    }, 'four requests in the statistics', 30_000);
+    expect(stats.metrics).toMatchObject({ userErrors: 1, serverErrors: 0, userErrorRate: 0.25 });
+    const series = await system.api.get(`/api/v2/workloads/${id}/stats/totalRequests?resolution=PT1H`);
+    expect(series.status).toBe(200);
+    expect(series.body.buckets.reduce((sum: number, b: { value: number }) => sum + b.value, 0)).toBe(4);
+    const listed = await system.api.get(`/api/v2/workloads?ids=${id}&serviceStats=true`);
+    expect(listed.body.data[0].requestStats).toMatchObject({ totalRequests: 4 });
+    const summary = await system.api.get(`/api/v2/workloads/stats?ids=${id}`);
+    expect(summary.body).toMatchObject({ workloads: { total: 1, active: 1 }, requests: { total: 4, succeeded: 3, failed: 1 } });
+
+    expect((await system.api.delete(`/api/v2/workloads/${id}/stats`)).status).toBe(204);
+    expect((await system.api.get(`/api/v2/workloads/${id}/stats`)).body.metrics.totalRequests).toBe(0);
+    expect(await eventTypes(system, id)).toContain('Stats Reset');
+    expect((await system.api.request('DELETE', `/api/v2/workloads/${id}/stats?startTime=2026-11-28T10:00:00.000Z&endTime=2026-11-28T09:00:00.000Z`)).status).toBe(400);
   }, 120_000);
 
   it('completes a stop interrupted by a crash, leaving no orphan process', async () => {

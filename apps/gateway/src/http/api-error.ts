@@ -1,4 +1,4 @@
-import type { DomainError } from '@wcp/contracts';
+import { DomainError, HTTP_STATUS_OF_KIND } from '@wcp/contracts';
 
 export interface ValidationDetail {
   loc: Array<string | number>;
@@ -13,20 +13,10 @@ export class ApiError extends Error {
   }
 }
 
-const STATUS_BY_KIND: Record<DomainError['kind'], number> = {
-  validation: 422,
-  bad_request: 400,
-  not_found: 404,
-  conflict: 409,
-  forbidden: 403,
-  unavailable: 503,
-  bad_gateway: 502,
-  timeout: 504,
-};
 
 export function fromDomainError(error: DomainError): ApiError {
   if (error.kind === 'validation') {
     return new ApiError(422, [{ loc: error.loc ?? ['query'], msg: error.message, type: 'value_error' }]);
   }
-  return new ApiError(STATUS_BY_KIND[error.kind], error.message);
+  return new ApiError(HTTP_STATUS_OF_KIND[error.kind], error.message);
 }

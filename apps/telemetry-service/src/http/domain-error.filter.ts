@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { isDomainError, type DomainError, type ErrorKind } from '@wcp/contracts';
+import { HTTP_STATUS_OF_KIND, isDomainError, type DomainError, type ErrorKind } from '@wcp/contracts';
 
 /** The part of Fastify's reply this filter uses. */
 interface Reply {
@@ -20,7 +20,6 @@ export function orThrow<T>(value: T | DomainError): T {
 }
 
 /** Internal statuses mirror what the gateway will map the kinds to; the body carries the kind. */
-const STATUS: Partial<Record<ErrorKind, number>> = { validation: 422, bad_request: 400, not_found: 404, unavailable: 503 };
 
 /** Every error leaves as JSON `{code, kind, message}`: refusals as they are, framework errors mapped, bugs as 500. */
 @Catch()
@@ -33,7 +32,7 @@ export class DomainErrorFilter implements ExceptionFilter {
     let status: number;
     if (exception instanceof DomainException) {
       body = exception.error;
-      status = STATUS[body.kind] ?? 400;
+      status = HTTP_STATUS_OF_KIND[body.kind] ?? 400;
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const kind: ErrorKind = status === 404 ? 'not_found' : status === 413 ? 'validation' : 'bad_request';

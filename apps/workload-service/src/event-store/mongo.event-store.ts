@@ -120,12 +120,7 @@ export class MongoEventStore implements EventStore {
   }
 
   async ping(): Promise<boolean> {
-    try {
-      await this.connection.db!.admin().ping();
-      return true;
-    } catch {
-      return false;
-    }
+    return pingMongo(this.connection);
   }
 
   async close(): Promise<void> {
@@ -139,4 +134,13 @@ function toCommit(doc: CommitDoc): Commit {
 
 function ignoreExists(error: { code?: number }) {
   if (error.code !== 48) throw error;
+}
+
+export async function pingMongo(connection: Connection): Promise<boolean> {
+  try {
+    await connection.db!.admin().ping();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
-import { Actor, DomainError } from '@wcp/contracts';
+import { Actor, DomainError, HTTP_STATUS_OF_KIND } from '@wcp/contracts';
 import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -120,18 +120,8 @@ function actorOf(header: string | undefined): Actor {
   return Actor.parse(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')));
 }
 
-const STATUS: Record<DomainError['kind'], number> = {
-  validation: 422,
-  bad_request: 400,
-  not_found: 404,
-  conflict: 409,
-  forbidden: 403,
-  unavailable: 503,
-  bad_gateway: 502,
-  timeout: 504,
-};
 
 function answer<T extends object>(reply: FastifyReply, value: T | DomainError): T | DomainError {
-  if ('code' in value && 'kind' in value) reply.status(STATUS[value.kind]);
+  if ('code' in value && 'kind' in value) reply.status(HTTP_STATUS_OF_KIND[value.kind]);
   return value;
 }

@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import { pingMongo } from '../event-store/mongo.event-store';
 import type { Doc, Filter, FindOptions, ReadModelStore } from './read-model-store';
 
 /** Distributed-mode read models: one MongoDB collection per read model, prefixed `rm_`. */
@@ -43,12 +44,7 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async ping(): Promise<boolean> {
-    try {
-      await this.connection.db!.admin().ping();
-      return true;
-    } catch {
-      return false;
-    }
+    return pingMongo(this.connection);
   }
 
   async close(): Promise<void> {
