@@ -53,17 +53,20 @@ export class CommitPipeline {
     }
   }
 
-  /** Drops every read model and replays the whole log into it. */
+  /** Drops every read model and replays the whole log into it, in position order. */
   async rebuild(onProgress?: (done: number) => void): Promise<number> {
     for (const p of this.projections) for (const c of p.collections) await this.readModels.drop(c);
-    await this.store.resetStage('projected');
     let total = 0;
+    for await (const commit of this.store.replay()) {
+      for (const event of commit.events) for (const p of this.projections) await p.apply(event);
+      total += 1;
+      if (total % 1000 === 0) onProgress?.(total);
+    }
+    // Whatever was waiting to be projected is in the new read models now.
     for (;;) {
-      const batch = await this.store.pending('projected', 1000);
-      if (batch.length === 0) break;
-      await this.project(batch);
-      total += batch.length;
-      onProgress?.(total);
+      const waiting = await this.store.pending('projected', 1000);
+      if (waiting.length === 0) break;
+      await this.store.markDone('projected', waiting.map((c) => c.commitId));
     }
     this.logger.log(`rebuilt read models from ${total} commits`);
     return total;

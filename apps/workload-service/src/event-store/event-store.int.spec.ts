@@ -18,9 +18,10 @@ const request = (streamId: string, expectedVersion: number, commitId: string, n 
 });
 
 let connection: Connection | null = null;
+const sqliteFile = join(mkdtempSync(join(tmpdir(), 'wcp-es-')), 'events.sqlite');
 
 const stores: Array<[string, () => Promise<EventStore>]> = [
-  ['SQLite (embedded)', async () => new SqliteEventStore(join(mkdtempSync(join(tmpdir(), 'wcp-es-')), 'events.sqlite'))],
+  ['SQLite (embedded)', async () => new SqliteEventStore(sqliteFile)],
   [
     'MongoDB wire (FerretDB)',
     async () => {
@@ -80,14 +81,23 @@ describe.each(stores)('event store on %s', (_name, open) => {
   });
 
   it('orders commits globally and tracks projection / publication stages', async () => {
-    const all = await store.readAll(0, 10_000);
+    const all = [];
+    for await (const c of store.replay()) all.push(c);
     const positions = all.map((c) => c.position);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
     const pending = await store.pending('published', 10_000);
-    expect(pending.length).toBe(all.length);
+    expect(pending.map((c) => c.commitId)).toEqual(all.map((c) => c.commitId));
     await store.markDone('published', pending.slice(0, 2).map((c) => c.commitId));
-    expect((await store.pending('published', 10_000)).length).toBe(all.length - 2);
-    await store.resetStage('published');
-    expect((await store.pending('published', 10_000)).length).toBe(all.length);
+    expect((await store.pending('published', 10_000)).map((c) => c.commitId)).toEqual(all.slice(2).map((c) => c.commitId));
+    expect((await store.pending('projected', 10_000)).length).toBe(all.length);
+  });
+
+  it('reads a stream appended by another instance (no stale cache)', async () => {
+    const other = await open();
+    await store.append(request('s-shared', 0, 'shared-1'));
+    expect(await other.readStream('s-shared')).toHaveLength(1);
+    await other.append(request('s-shared', 1, 'shared-2'));
+    expect((await store.readStream('s-shared')).map((e) => e.commitId)).toEqual(['shared-1', 'shared-2']);
+    expect((await store.append(request('s-shared', 1, 'shared-3'))).status).toBe('conflict');
   });
 });

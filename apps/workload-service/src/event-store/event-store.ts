@@ -57,13 +57,11 @@ export interface EventStore {
   readStream(streamId: string): Promise<StoredEvent[]>;
   streamVersion(streamId: string): Promise<number>;
   findCommit(commitId: string): Promise<Commit | null>;
-  /** Commits in position order after `afterPosition`, for rebuilds and replays. */
-  readAll(afterPosition: number, limit: number): Promise<Commit[]>;
+  /** Every commit in position order, for rebuilds and replays. */
+  replay(): AsyncIterable<Commit>;
   /** Oldest commits that have not passed `stage` yet, in position order. */
   pending(stage: CommitStage, limit: number): Promise<Commit[]>;
   markDone(stage: CommitStage, commitIds: string[]): Promise<void>;
-  /** Marks every commit as not projected, before a rebuild. */
-  resetStage(stage: CommitStage): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -1,9 +1,11 @@
-import { Connection, Model, Schema } from 'mongoose';
-import { AppendOutcome, AppendRequest, Commit, CommitStage, EventStore } from './event-store';
+import { Connection } from 'mongoose';
+import { AppendOutcome, AppendRequest, Commit, CommitStage, EventStore, StoredEvent } from './event-store';
 import { stamp } from './sqlite.event-store';
 
+/** A commit: `_id` is `<streamId>|<first version>`, so a stream is read by primary key alone. */
 interface CommitDoc {
   _id: string;
+  commitId: string;
   streamId: string;
   version: number;
   lastVersion: number;
@@ -11,112 +13,158 @@ interface CommitDoc {
   /** JSON text: keeps payloads opaque to the server (FerretDB rejects nested arrays and dotted keys). */
   events: string;
   result: string;
-  projected: boolean;
-  published: boolean;
 }
 
-const commitSchema = new Schema<CommitDoc>(
-  {
-    _id: String,
-    streamId: { type: String, required: true },
-    version: { type: Number, required: true },
-    lastVersion: { type: Number, required: true },
-    position: { type: Number, required: true },
-    events: { type: String, required: true },
-    result: { type: String, default: 'null' },
-    projected: { type: Boolean, default: false },
-    published: { type: Boolean, default: false },
-  },
-  { versionKey: false, autoIndex: false, collection: 'commits' },
-);
-// The unique (streamId, version) pair is the optimistic-concurrency guard: commits of a stream
-// are contiguous, so any writer whose expected version is stale collides with an existing commit.
-commitSchema.index({ streamId: 1, version: 1 }, { unique: true });
-commitSchema.index({ position: 1 }, { unique: true });
-commitSchema.index({ projected: 1, position: 1 });
-commitSchema.index({ published: 1, position: 1 });
+/** `commit_ids`: a command's claim on a commit key, so duplicates are found by primary key. */
+interface ClaimDoc {
+  _id: string;
+  key: string;
+}
 
-const counterSchema = new Schema<{ _id: string; seq: number }>({ _id: String, seq: Number }, { versionKey: false, collection: 'counters' });
+/** `pending_projected` / `pending_published`: commits a step still has to handle. */
+interface PendingDoc {
+  _id: string;
+  key: string;
+  position: number;
+  /** Epoch ms the marker was written; an old marker without its commit is an abandoned append. */
+  at: number;
+}
+
+/** A marker this old whose commit does not exist belongs to an append that died; it is dropped. */
+const ABANDONED_AFTER_MS = 60_000;
+const STREAM_CACHE_SIZE = 10_000;
+
+const keyOf = (streamId: string, version: number) => `${streamId}|${version}`;
 
 /**
- * Distributed-mode event store on MongoDB (or FerretDB): no multi-document transactions. The
- * global position comes from a counter; a failed insert burns its position, so positions
- * can have gaps but never go backwards within a stream.
+ * Distributed-mode event store on MongoDB or FerretDB, without multi-document transactions and
+ * with every hot-path access by primary key (FerretDB on SQLite only pushes `_id` equality
+ * down; anything else scans the collection).
+ *
+ * - Optimistic concurrency: a commit's `_id` is `<stream>|<first version>`; two writers that
+ *   decided on the same version collide on the primary key, and a stale writer collides with
+ *   the commit that moved the stream on.
+ * - Idempotency: the command id is claimed in `commit_ids` before the commit is written; a
+ *   redelivery finds the claim and, through it, the commit.
+ * - After-append steps: markers in `pending_*` are written before the commit and deleted when
+ *   done, so a crash between the append and its projection or publication leaves a marker for
+ *   the next start. A marker whose commit never appeared is an abandoned append.
+ * - Streams are cached per process: a read checks the next key only, so reading a hot stream
+ *   costs one lookup. Commands are partitioned by aggregate, so one process writes a stream.
  */
 export class MongoEventStore implements EventStore {
-  private readonly commits: Model<CommitDoc>;
-  private readonly counters: Model<{ _id: string; seq: number }, object, object, object>;
+  private readonly streams = new Map<string, StoredEvent[]>();
 
-  constructor(private readonly connection: Connection) {
-    this.commits = connection.model<CommitDoc>('Commit', commitSchema);
-    this.counters = connection.model('Counter', counterSchema) as never;
+  constructor(private readonly connection: Connection) {}
+
+  private get db() {
+    return this.connection.db!;
+  }
+
+  private get commits() {
+    return this.db.collection<CommitDoc>('commits');
+  }
+
+  private get claims() {
+    return this.db.collection<ClaimDoc>('commit_ids');
+  }
+
+  private pendingOf(stage: CommitStage) {
+    return this.db.collection<PendingDoc>(`pending_${stage}`);
   }
 
   async init(): Promise<void> {
-    await this.commits.createCollection().catch(ignoreExists);
-    await this.commits.syncIndexes();
+    // Used by replays and marker scans on a real MongoDB; FerretDB accepts and ignores them for queries.
+    await this.commits.createIndex({ position: 1 });
+    await this.pendingOf('projected').createIndex({ position: 1 });
+    await this.pendingOf('published').createIndex({ position: 1 });
   }
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
-    const existing = await this.findCommit(request.commitId);
-    if (existing) return { status: 'duplicate', commit: existing };
-    const actual = await this.streamVersion(request.streamId);
+    const previous = await this.findCommit(request.commitId);
+    if (previous) return { status: 'duplicate', commit: previous };
+    const actual = (await this.readStream(request.streamId)).length;
     if (actual !== request.expectedVersion) return { status: 'conflict', actualVersion: actual };
-    const counter = await this.counters.findOneAndUpdate({ _id: 'commits' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
+    const key = keyOf(request.streamId, actual + 1);
+    const counter = await this.db
+      .collection<{ _id: string; seq: number }>('counters')
+      .findOneAndUpdate({ _id: 'commits' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
     const position = counter!.seq;
     const events = stamp(request, actual, position);
+    const at = Date.now();
+    await this.claims.replaceOne({ _id: request.commitId }, { key }, { upsert: true });
+    for (const stage of ['projected', 'published'] as const) {
+      await this.pendingOf(stage).replaceOne({ _id: request.commitId }, { key, position, at }, { upsert: true });
+    }
     try {
-      await this.commits.collection.insertOne({
-        _id: request.commitId,
+      await this.commits.insertOne({
+        _id: key,
+        commitId: request.commitId,
         streamId: request.streamId,
         version: actual + 1,
         lastVersion: actual + events.length,
         position,
         events: JSON.stringify(events),
         result: JSON.stringify(request.result ?? null),
-        projected: false,
-        published: false,
-      } as never);
+      });
     } catch (error) {
       if ((error as { code?: number }).code !== 11000) throw error;
-      const duplicate = await this.findCommit(request.commitId);
-      if (duplicate) return { status: 'duplicate', commit: duplicate };
-      return { status: 'conflict', actualVersion: await this.streamVersion(request.streamId) };
+      this.streams.delete(request.streamId);
+      // Lost the race: withdraw the claim and markers at once, or they would hold up the relay.
+      await this.claims.deleteOne({ _id: request.commitId });
+      for (const stage of ['projected', 'published'] as const) await this.pendingOf(stage).deleteOne({ _id: request.commitId });
+      return { status: 'conflict', actualVersion: (await this.readStream(request.streamId)).length };
     }
+    this.streams.set(request.streamId, [...(this.streams.get(request.streamId) ?? []), ...events]);
     return { status: 'appended', commit: { commitId: request.commitId, streamId: request.streamId, position, events, result: request.result ?? null } };
   }
 
-  async readStream(streamId: string) {
-    const docs = await this.commits.find({ streamId }).sort({ version: 1 }).lean();
-    return docs.flatMap((d) => toCommit(d).events);
+  async readStream(streamId: string): Promise<StoredEvent[]> {
+    let events = this.streams.get(streamId) ?? [];
+    for (;;) {
+      const doc = await this.commits.findOne({ _id: keyOf(streamId, events.length + 1) });
+      if (!doc) break;
+      events = [...events, ...(JSON.parse(doc.events) as StoredEvent[])];
+    }
+    if (this.streams.size >= STREAM_CACHE_SIZE && !this.streams.has(streamId)) this.streams.delete(this.streams.keys().next().value!);
+    this.streams.set(streamId, events);
+    return events;
   }
 
   async streamVersion(streamId: string): Promise<number> {
-    const last = await this.commits.findOne({ streamId }, { lastVersion: 1 }).sort({ version: -1 }).lean();
-    return last?.lastVersion ?? 0;
+    return (await this.readStream(streamId)).length;
   }
 
   async findCommit(commitId: string): Promise<Commit | null> {
-    const doc = await this.commits.findById(commitId).lean();
-    return doc ? toCommit(doc) : null;
+    const claim = await this.claims.findOne({ _id: commitId });
+    if (!claim) return null;
+    const doc = await this.commits.findOne({ _id: claim.key });
+    return doc && doc.commitId === commitId ? toCommit(doc) : null;
   }
 
-  async readAll(afterPosition: number, limit: number): Promise<Commit[]> {
-    const docs = await this.commits.find({ position: { $gt: afterPosition } }).sort({ position: 1 }).limit(limit).lean();
-    return docs.map(toCommit);
+  async *replay(): AsyncIterable<Commit> {
+    for await (const doc of this.commits.find({}).sort({ position: 1 })) yield toCommit(doc);
   }
 
   async pending(stage: CommitStage, limit: number): Promise<Commit[]> {
-    const docs = await this.commits.find({ [stage]: false }).sort({ position: 1 }).limit(limit).lean();
-    return docs.map(toCommit);
+    const markers = await this.pendingOf(stage).find({}).sort({ position: 1 }).limit(limit).toArray();
+    const commits: Commit[] = [];
+    for (const marker of markers) {
+      const doc = await this.commits.findOne({ _id: marker.key });
+      if (doc && doc.commitId === marker._id) {
+        commits.push(toCommit(doc));
+      } else if (Date.now() - marker.at > ABANDONED_AFTER_MS) {
+        await this.pendingOf(stage).deleteOne({ _id: marker._id });
+      } else {
+        // An append still in flight: stop here so this stage keeps position order.
+        break;
+      }
+    }
+    return commits;
   }
 
   async markDone(stage: CommitStage, commitIds: string[]): Promise<void> {
-    if (commitIds.length > 0) await this.commits.updateMany({ _id: { $in: commitIds } }, { $set: { [stage]: true } });
-  }
-
-  async resetStage(stage: CommitStage): Promise<void> {
-    await this.commits.updateMany({}, { $set: { [stage]: false } });
+    for (const id of commitIds) await this.pendingOf(stage).deleteOne({ _id: id });
   }
 
   async ping(): Promise<boolean> {
@@ -129,11 +177,7 @@ export class MongoEventStore implements EventStore {
 }
 
 function toCommit(doc: CommitDoc): Commit {
-  return { commitId: doc._id, streamId: doc.streamId, position: doc.position, events: JSON.parse(doc.events), result: JSON.parse(doc.result ?? 'null') };
-}
-
-function ignoreExists(error: { code?: number }) {
-  if (error.code !== 48) throw error;
+  return { commitId: doc.commitId, streamId: doc.streamId, position: doc.position, events: JSON.parse(doc.events), result: JSON.parse(doc.result ?? 'null') };
 }
 
 export async function pingMongo(connection: Connection): Promise<boolean> {

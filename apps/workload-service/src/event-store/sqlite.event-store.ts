@@ -71,9 +71,14 @@ export class SqliteEventStore implements EventStore {
     return row ? toCommit(row) : null;
   }
 
-  async readAll(afterPosition: number, limit: number): Promise<Commit[]> {
-    const rows = this.db.prepare('SELECT * FROM commits WHERE position > ? ORDER BY position LIMIT ?').all(afterPosition, limit) as CommitRow[];
-    return rows.map(toCommit);
+  async *replay(): AsyncIterable<Commit> {
+    let after = 0;
+    for (;;) {
+      const rows = this.db.prepare('SELECT * FROM commits WHERE position > ? ORDER BY position LIMIT 1000').all(after) as CommitRow[];
+      if (rows.length === 0) return;
+      for (const row of rows) yield toCommit(row);
+      after = rows[rows.length - 1].position;
+    }
   }
 
   async pending(stage: CommitStage, limit: number): Promise<Commit[]> {
@@ -84,10 +89,6 @@ export class SqliteEventStore implements EventStore {
   async markDone(stage: CommitStage, commitIds: string[]): Promise<void> {
     const update = this.db.prepare(`UPDATE commits SET ${column(stage)} = 1 WHERE commit_id = ?`);
     this.db.transaction(() => commitIds.forEach((id) => update.run(id)))();
-  }
-
-  async resetStage(stage: CommitStage): Promise<void> {
-    this.db.prepare(`UPDATE commits SET ${column(stage)} = 0`).run();
   }
 
   async ping(): Promise<boolean> {

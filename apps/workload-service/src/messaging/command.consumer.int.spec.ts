@@ -32,8 +32,8 @@ describe('command consumer on Kafka + FerretDB', () => {
   });
 
   it('applies a command delivered twice exactly once', async () => {
-    const admin = await service.app.get<EventStore>(EVENT_STORE).readAll(0, 100);
-    const adminId = (admin.find((c) => c.streamId.startsWith('user-'))!.events[0].data as { userId: string }).userId;
+    let adminId = '';
+    for await (const c of service.app.get<EventStore>(EVENT_STORE).replay()) if (c.streamId.startsWith('user-')) adminId = (c.events[0].data as { userId: string }).userId;
     const workloadId = 'abcdefabcdefabcdefabcdef';
     const envelope: CommandEnvelope = {
       type: 'command',
