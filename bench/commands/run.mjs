@@ -15,7 +15,8 @@ const COMMANDS = Number(process.env.COMMANDS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const REBUILD_EVENTS = Number(process.env.REBUILD_EVENTS ?? 100_000);
 const TOKEN = 'bench-admin-token-0123456789';
-if (!process.env.KAFKA_BROKERS || !process.env.MONGODB_URI) {
+const EMBEDDED = process.env.MODE === 'embedded';
+if (!EMBEDDED && (!process.env.KAFKA_BROKERS || !process.env.MONGODB_URI)) {
   console.error('start the servers first: bash infra/up.sh && source infra/env.sh');
   process.exit(2);
 }
@@ -57,11 +58,18 @@ const namespace = `bench_${Date.now().toString(36)}`;
 const [gw, ws, ts] = await Promise.all([freePort(), freePort(), freePort()]);
 const dataDir = mkdtempSync(join(tmpdir(), 'wcp-bench-'));
 const common = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, KAFKA_NAMESPACE: namespace };
-start('workload-service', { ...common, INTERNAL_PORT: String(ws), MONGODB_URI: process.env.MONGODB_URI, MONGODB_DB: namespace, BOOTSTRAP_API_TOKEN: TOKEN, DATA_DIR: dataDir });
-await waitHealthy(`http://127.0.0.1:${ws}/internal/health`);
-start('telemetry-service', { ...common, INTERNAL_PORT: String(ts), CHDB_PATH: join(dataDir, 'chdb') });
-await waitHealthy(`http://127.0.0.1:${ts}/internal/health`);
-const gateway = start('gateway', { ...common, PORT: String(gw), WORKLOAD_SERVICE_URL: `http://127.0.0.1:${ws}`, TELEMETRY_SERVICE_URL: `http://127.0.0.1:${ts}`, RATE_LIMIT_PER_MINUTE: '0' });
+let gateway;
+if (EMBEDDED) {
+  // Same commands, one process: in-process bus and SQLite instead of Kafka and FerretDB.
+  gateway = start('embedded', { PORT: String(gw), DATA_DIR: dataDir, BOOTSTRAP_API_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '0', KAFKA_BROKERS: '', MONGODB_URI: '' });
+} else {
+  // STORE=sqlite keeps Kafka but swaps FerretDB for the embedded store, to split the cost.
+  start('workload-service', { ...common, INTERNAL_PORT: String(ws), MONGODB_URI: process.env.STORE === 'sqlite' ? '' : process.env.MONGODB_URI, MONGODB_DB: namespace, BOOTSTRAP_API_TOKEN: TOKEN, DATA_DIR: dataDir });
+  await waitHealthy(`http://127.0.0.1:${ws}/internal/health`);
+  start('telemetry-service', { ...common, INTERNAL_PORT: String(ts), CHDB_PATH: join(dataDir, 'chdb') });
+  await waitHealthy(`http://127.0.0.1:${ts}/internal/health`);
+  gateway = start('gateway', { ...common, PORT: String(gw), WORKLOAD_SERVICE_URL: `http://127.0.0.1:${ws}`, TELEMETRY_SERVICE_URL: `http://127.0.0.1:${ts}`, RATE_LIMIT_PER_MINUTE: '0' });
+}
 await waitHealthy(`http://127.0.0.1:${gw}/api/v2/health`);
 const base = `http://127.0.0.1:${gw}/api/v2`;
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -81,7 +89,7 @@ try {
     if (r.status !== 200) throw new Error(`patch: ${r.status}`);
   });
   const rss = spawnSync('ps', ['-o', 'rss=', '-p', String(gateway.pid)]).stdout.toString().trim();
-  console.log(`\ncommands: ${COMMANDS}, concurrency ${CONCURRENCY}, Kafka 4.1 + FerretDB on loopback, 2 cores`);
+  console.log(`\ncommands: ${COMMANDS}, concurrency ${CONCURRENCY}, ${EMBEDDED ? 'embedded (in-process bus, SQLite)' : 'Kafka 4.1 + FerretDB on loopback'}, 2 cores`);
   console.log('| path | req/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |');
   for (const m of [plain, commands]) console.log(`| ${m.label} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} |`);
   console.log(`| ratio command / plain | ${(commands.rps / plain.rps).toFixed(3)} | ${(commands.p50 / plain.p50).toFixed(1)}x | ${(commands.p99 / plain.p99).toFixed(1)}x |`);

@@ -17,6 +17,8 @@ const Schema = z.object({
   OUTBOX_RELAY_ENABLED: BoolFlag.default(true),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500),
   COMMAND_PARTITIONS: z.coerce.number().int().min(1).default(6),
+  /** Command partitions handled at once by this instance (order holds per workload). */
+  COMMAND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Replica state and logs of the local runtime; default <DATA_DIR>/workload-service/runtime. */
   RUNTIME_STATE_DIR: z.string().optional(),
   /** Extra operator image catalogs (comma-separated directories), searched before the built-in one. */

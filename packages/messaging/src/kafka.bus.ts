@@ -125,7 +125,7 @@ export class KafkaBus implements MessageBus {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: options.concurrency ?? 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         const messages: BusMessage[] = batch.messages.map((m) => ({
           topic: options.topic,

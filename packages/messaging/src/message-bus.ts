@@ -33,6 +33,11 @@ export interface SubscribeOptions {
   groupId: string;
   /** Read from the start of the topic when the group has no committed offset. */
   fromBeginning?: boolean;
+  /**
+   * How many partitions are handled at once (Kafka); order holds within a partition, so within
+   * a key. Default 1.
+   */
+  concurrency?: number;
   /** Where `dead-letter` outcomes go; defaults to `<topic>.dlq`. */
   deadLetterTopic?: string;
   /**

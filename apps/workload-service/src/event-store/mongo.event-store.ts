@@ -1,3 +1,4 @@
+import type { mongo } from 'mongoose';
 import { Connection } from 'mongoose';
 import { AppendOutcome, AppendRequest, Commit, CommitStage, EventStore, StoredEvent } from './event-store';
 import { stamp } from './sqlite.event-store';
@@ -92,10 +93,8 @@ export class MongoEventStore implements EventStore {
     const position = counter!.seq;
     const events = stamp(request, actual, position);
     const at = Date.now();
-    await this.claims.replaceOne({ _id: request.commitId }, { key }, { upsert: true });
-    for (const stage of ['projected', 'published'] as const) {
-      await this.pendingOf(stage).replaceOne({ _id: request.commitId }, { key, position, at }, { upsert: true });
-    }
+    await upsertById(this.claims, { _id: request.commitId, key });
+    for (const stage of ['projected', 'published'] as const) await upsertById(this.pendingOf(stage), { _id: request.commitId, key, position, at });
     try {
       await this.commits.insertOne({
         _id: key,
@@ -178,6 +177,19 @@ export class MongoEventStore implements EventStore {
 
 function toCommit(doc: CommitDoc): Commit {
   return { commitId: doc.commitId, streamId: doc.streamId, position: doc.position, events: JSON.parse(doc.events), result: JSON.parse(doc.result ?? 'null') };
+}
+
+/**
+ * Insert, or replace when the id exists. Cheaper than an upserting replace on FerretDB, whose
+ * upsert scans the collection when it ends up inserting.
+ */
+export async function upsertById<T extends { _id: string }>(collection: mongo.Collection<T>, doc: T): Promise<void> {
+  try {
+    await collection.insertOne(doc as mongo.OptionalUnlessRequiredId<T>);
+  } catch (error) {
+    if ((error as { code?: number }).code !== 11000) throw error;
+    await collection.replaceOne({ _id: doc._id } as mongo.Filter<T>, doc as mongo.WithoutId<T>);
+  }
 }
 
 export async function pingMongo(connection: Connection): Promise<boolean> {

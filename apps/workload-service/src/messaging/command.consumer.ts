@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CommandEnvelope, CommandOutcome, CommandResult, Topics } from '@wcp/contracts';
 import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, oneByOne, Subscription } from '@wcp/messaging';
+import { CONFIG, WorkloadServiceConfig } from '../config';
 import { CreateArtifactCommand } from '../artifacts/commands/create-artifact/create-artifact.command';
 import { DeleteArtifactCommand } from '../artifacts/commands/delete-artifact/delete-artifact.command';
 import { UpdateArtifactCommand } from '../artifacts/commands/update-artifact/update-artifact.command';
@@ -44,13 +45,18 @@ export class CommandConsumer {
   private readonly logger = new Logger('CommandConsumer');
   private subscription: Subscription | null = null;
 
-  constructor(@Inject(MESSAGE_BUS) private readonly bus: MessageBus, private readonly commandBus: CommandBus) {}
+  constructor(
+    @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    private readonly commandBus: CommandBus,
+    @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+  ) {}
 
   async start(): Promise<void> {
     this.subscription = await this.bus.subscribe({
       topic: Topics.commands,
       groupId: COMMANDS_GROUP,
       fromBeginning: true,
+      concurrency: this.config.COMMAND_CONCURRENCY,
       handleBatch: oneByOne((m) => this.handle(m)),
     });
   }

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { pingMongo } from '../event-store/mongo.event-store';
+import { pingMongo, upsertById } from '../event-store/mongo.event-store';
 import type { Doc, Filter, FindOptions, ReadModelStore } from './read-model-store';
 
 /** Distributed-mode read models: one MongoDB collection per read model, prefixed `rm_`. */
@@ -11,7 +11,7 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   async put(collection: string, doc: Doc): Promise<void> {
-    await this.c(collection).replaceOne({ _id: doc._id } as never, doc, { upsert: true });
+    await upsertById(this.c(collection) as never, doc);
   }
 
   async setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number> {
