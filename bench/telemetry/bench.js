@@ -4,6 +4,7 @@
 // API vs the bare SQL it runs. Needs `npm run build -w @wcp/telemetry-service` first and TZ=UTC.
 //
 //   BENCH_RECORDS   records to ingest (default 10000000)
+//   KAFKA_BROKERS   ingest through this Kafka (e.g. after `source infra/env.sh`); unset = in-process bus
 //   BENCH_RUNS      timed runs per query (default 20)
 //   BENCH_DIR       chDB data dir (default: a fresh temp dir, deleted at the end)
 //   FLUSH_SIZE / FLUSH_INTERVAL_MS  passed to the service config
@@ -18,7 +19,7 @@ const { createTelemetryService, loadTelemetryConfig } = require(dist);
 const { createClickHouseClient } = require(path.join(dist, 'clickhouse/clickhouse.client.js'));
 const { migrate, formatDateTime64 } = require(path.join(dist, 'clickhouse/schema.migrator.js'));
 const { aggregateQuery, peakQuery } = require(path.join(dist, 'stats/stats.repository.js'));
-const { InProcessBus } = require('@wcp/messaging');
+const { InProcessBus, KafkaBus } = require('@wcp/messaging');
 const { Topics } = require('@wcp/contracts');
 
 const N = Number(process.env.BENCH_RECORDS ?? 10_000_000);
@@ -80,7 +81,11 @@ async function time(fn) {
 async function main() {
   console.log(`telemetry bench: ${N.toLocaleString('en')} records over 7 days, chDB at ${DIR}, ${os.cpus().length} cores`);
   const config = loadTelemetryConfig({ CHDB_PATH: DIR, INTERNAL_PORT: '0', FLUSH_SIZE: process.env.FLUSH_SIZE, FLUSH_INTERVAL_MS: process.env.FLUSH_INTERVAL_MS });
-  const inner = new InProcessBus();
+  // KAFKA_BROKERS set: records travel through the real broker (Kafka → ClickHouse), else in process.
+  const inner = process.env.KAFKA_BROKERS
+    ? new KafkaBus({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'telemetry-bench', namespace: `bench_${Date.now().toString(36)}`, topics: [{ topic: Topics.requests, partitions: 6 }] })
+    : new InProcessBus();
+  console.log(`transport: ${process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'in-process bus'}`);
   let acked = 0;
   // Counts durable acknowledgements so the producer can hold back (bounded lag, bounded memory).
   const bus = {

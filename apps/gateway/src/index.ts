@@ -6,7 +6,6 @@ import { MessageBus, RequestReplyClient } from '@wcp/messaging';
 import { randomUUID } from 'node:crypto';
 import { GatewayModule } from './app.module';
 import type { GatewayConfig } from './config';
-import { toResponse } from './http/api-exception.filter';
 
 export { loadConfig } from './config';
 export type { GatewayConfig } from './config';
@@ -46,12 +45,7 @@ export async function createGateway(options: {
     adapter,
     { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
   );
-  // Errors raised by Fastify itself (body parsing, size) never reach Nest's filters.
   const logger = new Logger('Gateway');
-  app.getHttpAdapter().getInstance().setErrorHandler((error, _request, reply) => {
-    const { status, detail, headers } = toResponse(error, logger);
-    void reply.status(status).headers(headers).send({ detail });
-  });
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.HOST}:${address.port}`;

@@ -49,6 +49,11 @@ describe('protons run for real (embedded)', () => {
     const protons = await system.api.get(`/api/v2/workloads/${id}/protons`);
     expect(protons.body).toMatchObject({ totalCount: 1, data: [{ id: w.protonId, role: 'active', status: 'running', workloadId: id }] });
     expect(protons.body.data[0].endpoint).toBe(`${system.baseUrl}/api/v2/endpoints/workloads/${id}/?protonId=${w.protonId}`);
+    const related = (await system.api.get(`/api/v2/workloads/${id}/related`)).body;
+    expect(related.data.map((r: { type: string; id: string }) => [r.type, r.id])).toEqual([
+      ['artifact', w.artifactId],
+      ['proton', w.protonId],
+    ]);
 
     const details = await system.api.get(`/api/v2/workloads/${id}/protons/${w.protonId}/statusDetails`);
     expect(details.status).toBe(200);

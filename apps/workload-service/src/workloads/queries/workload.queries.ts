@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ARTIFACTS, ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import { notFound, permissionsOf } from '../domain/workload.decider';
+import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { WORKLOAD_EVENTS, WORKLOADS, WorkloadDoc, WorkloadEventDoc } from '../projections/workload.projection';
 import { renderWorkload, rolesOf, visibleTo } from './workload.renderer';
 
@@ -110,6 +111,8 @@ export class WorkloadQueries {
     const artifact = await this.store.get<ArtifactDoc>(ARTIFACTS, doc.artifactId);
     const data: Array<{ id: string; type: 'artifact' | 'proton' | 'replacement'; name: string; createdAt: string }> = [];
     if (artifact) data.push({ id: artifact._id, type: 'artifact', name: artifact.name, createdAt: artifact.createdAt });
+    const protons = await this.store.find<ProtonDoc>(PROTONS, { workloadId }, { sort: [['createdAt', 1], ['_id', 1]] });
+    for (const p of protons) data.push({ id: p._id, type: 'proton', name: p.name, createdAt: p.createdAt });
     return { count: data.length, data };
   }
 
