@@ -22,6 +22,11 @@ export type ExecuteOutcome<R> = { ok: true; result: R; duplicate: boolean; commi
 
 const MAX_CONFLICT_RETRIES = 5;
 
+/** Adapts a decider that answers only events (or a refusal) to `decide`, with no result. */
+export function eventsOnly<E>(decided: E[] | DomainError): { events: E[]; result: null } | DomainError {
+  return Array.isArray(decided) ? { events: decided, result: null } : decided;
+}
+
 /**
  * Load → decide → append, retried on optimistic-concurrency conflicts (another writer won the
  * race: decide again on the fresh state). A commit id seen before returns the first result.

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome } from '@wcp/contracts';
-import { AggregateRepository } from '../../../event-store/aggregate.repository';
+import { AggregateRepository, eventsOnly } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { renderArtifact } from '../../artifact.renderer';
@@ -29,10 +29,7 @@ export class CreateArtifactHandler implements ICommandHandler<CreateArtifactComm
       commitId: command.envelope.commandId,
       actor: command.actor,
       now: command.now,
-      decide: (state) => {
-        const events = decideCreateArtifact(state, command.actor, artifactId, input, command.now);
-        return 'code' in events ? events : { events, result: null };
-      },
+      decide: (state) => eventsOnly(decideCreateArtifact(state, command.actor, artifactId, input, command.now)),
     });
     if (!outcome.ok) return failure(outcome.error);
     const doc = await this.readModels.get<ArtifactDoc>(ARTIFACTS, artifactId);

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome } from '@wcp/contracts';
-import { AggregateRepository } from '../../../event-store/aggregate.repository';
+import { AggregateRepository, eventsOnly } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { decideDeleteArtifact, evolveArtifact, initialArtifactState } from '../../domain/artifact.decider';
 import { DeleteArtifactCommand } from './delete-artifact.command';
@@ -19,10 +19,7 @@ export class DeleteArtifactHandler implements ICommandHandler<DeleteArtifactComm
       commitId: command.envelope.commandId,
       actor: command.actor,
       now: command.now,
-      decide: (state) => {
-        const events = decideDeleteArtifact(state, command.actor, artifactId);
-        return 'code' in events ? events : { events, result: null };
-      },
+      decide: (state) => eventsOnly(decideDeleteArtifact(state, command.actor, artifactId)),
     });
     return outcome.ok ? success({}) : failure(outcome.error);
   }

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome } from '@wcp/contracts';
-import { AggregateRepository } from '../../../event-store/aggregate.repository';
+import { AggregateRepository, eventsOnly } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { renderArtifact } from '../../artifact.renderer';
@@ -49,10 +49,7 @@ export class UpdateArtifactHandler implements ICommandHandler<UpdateArtifactComm
       commitId: commandId,
       actor: command.actor,
       now,
-      decide: (state) => {
-        const events = decidePatchArtifact(state, command.actor, artifactId, input, () => version);
-        return 'code' in events ? events : { events, result: null };
-      },
+      decide: (state) => eventsOnly(decidePatchArtifact(state, command.actor, artifactId, input, () => version)),
     });
     if (!outcome.ok) return failure(outcome.error);
     const doc = await this.readModels.get<ArtifactDoc>(ARTIFACTS, artifactId);

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Actor, CommandOutcome, CreateUserBody } from '@wcp/contracts';
-import { AggregateRepository } from '../../../event-store/aggregate.repository';
+import { AggregateRepository, eventsOnly } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { decideClaim, evolveClaim, evolveUser, initialClaim, initialUser, requireAdmin } from '../../domain/identity.decider';
 import type { IdentityEvent } from '../../domain/identity.events';
@@ -35,10 +35,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand, Com
       commitId: `${commitId}:username`,
       actor,
       now,
-      decide: (state) => {
-        const events = decideClaim(state, username, user.userId);
-        return 'code' in events ? events : { events, result: null };
-      },
+      decide: (state) => eventsOnly(decideClaim(state, username, user.userId)),
     });
     if (!claim.ok) return failure(claim.error);
     const created = await this.repository.execute<typeof initialUser, IdentityEvent, null>({
