@@ -107,6 +107,21 @@ describe('protons run for real (embedded)', () => {
     await waitFor(async () => (await system.api.get(`/api/v2/endpoints/workloads/${id}/`)).status === 503, 'the data plane to answer 503', 5000);
   }, 90_000);
 
+  it('refuses a start while the workload is stopping (409), and accepts it once stopped', async () => {
+    // Replicas that take 3 s to exit on SIGTERM keep the workload in `stopping`.
+    const id = await createAndStart(system, 'slow-stop', 'local/echo-model:1', 1, [{ name: 'ECHO_DRAIN_MS', value: '3000' }]);
+    await waitForStatus(system, id, 'running');
+    expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(202);
+    const refused = await system.api.post(`/api/v2/workloads/${id}/start`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/stopping/);
+    await waitForStatus(system, id, 'stopped');
+    expect((await system.api.post(`/api/v2/workloads/${id}/start`)).status).toBe(202);
+    await waitForStatus(system, id, 'running');
+    expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(202);
+    await waitForStatus(system, id, 'stopped');
+  }, 60_000);
+
   it('reports a proton that never becomes ready as errored, with a reason', async () => {
     const id = await createAndStart(system, 'never-ready', 'local/never-ready:1', 1);
     const w = await waitForStatus(system, id, 'errored', 30_000);
@@ -116,11 +131,19 @@ describe('protons run for real (embedded)', () => {
     expect(replicaProcesses(w.protonId)).toHaveLength(0);
   }, 60_000);
 
-  it('answers 204 for status details until the runtime has a snapshot, 404 for an unknown proton', async () => {
-    const created = await system.api.post('/api/v2/workloads', { name: 'idle', artifact: artifact('local/echo-model:1') });
-    const unknown = await system.api.get(`/api/v2/workloads/${created.body.id}/protons/aaaaaaaaaaaaaaaaaaaaaaaa/statusDetails`);
+  it('answers 204 for status details while the runtime has no snapshot, 404 for an unknown proton', async () => {
+    const id = await createAndStart(system, 'snapshot', 'local/echo-model:1', 1);
+    const w = await waitForStatus(system, id, 'running');
+    expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(202);
+    await waitForStatus(system, id, 'stopped');
+    // A stopped proton has no live snapshot after a restart of the service.
+    await system.restart();
+    const empty = await system.api.get(`/api/v2/workloads/${id}/protons/${w.protonId}/statusDetails`);
+    expect(empty.status).toBe(204);
+    expect(empty.body).toBeNull();
+    const unknown = await system.api.get(`/api/v2/workloads/${id}/protons/aaaaaaaaaaaaaaaaaaaaaaaa/statusDetails`);
     expect(unknown.status).toBe(404);
-  });
+  }, 60_000);
 
   it('refuses images outside the operator catalog', async () => {
     const refused = await system.api.post('/api/v2/workloads', { name: 'evil', artifact: artifact('docker.io/library/bash:latest') });
