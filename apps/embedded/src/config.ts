@@ -5,6 +5,7 @@ const Schema = z.object({
   PORT: Port.default(8080),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./.data'),
+  BOOTSTRAP_API_TOKEN: z.string().optional(),
 });
 
 /**

@@ -28,7 +28,10 @@ export async function startEmbedded(env?: Record<string, string | undefined>): P
     workloadServiceUrl: workloads.url,
     telemetryServiceUrl: telemetry.url,
   });
-  logger.log(`embedded control plane ready in ${Date.now() - started} ms; data in ${environment.own.DATA_DIR}`);
+  logger.log(`embedded control plane ready in ${Date.now() - started} ms on ${gateway.url}/api/v2; data in ${environment.own.DATA_DIR}`);
+  if (!environment.own.BOOTSTRAP_API_TOKEN) {
+    logger.warn('BOOTSTRAP_API_TOKEN is not set: no admin user exists unless an earlier run created one; set it (16+ characters) to call the API');
+  }
   let closing: Promise<void> | null = null;
   return {
     url: gateway.url,

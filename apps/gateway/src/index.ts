@@ -1,4 +1,5 @@
 import { Logger, LoggerService } from '@nestjs/common';
+import { QuietLogger } from '@wcp/nest-common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Topics } from '@wcp/contracts';
@@ -43,7 +44,7 @@ export async function createGateway(options: {
       telemetryServiceUrl: options.telemetryServiceUrl ?? config.TELEMETRY_SERVICE_URL,
     }),
     adapter,
-    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
+    { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );
   const logger = new Logger('Gateway');
   await app.listen(config.PORT, config.HOST);

@@ -1,4 +1,5 @@
 import { Logger, LoggerService } from '@nestjs/common';
+import { QuietLogger } from '@wcp/nest-common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MessageBus } from '@wcp/messaging';
@@ -91,7 +92,7 @@ export async function createWorkloadService(options: {
   const app = await NestFactory.create<NestFastifyApplication>(
     WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog, runtime }),
     new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
-    { logger: options.logger ?? ['log', 'warn', 'error'], abortOnError: false },
+    { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );
   await app.init();
   for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(IdentityProjection)]) await p.init();

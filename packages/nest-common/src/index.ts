@@ -1,2 +1,3 @@
 export * from './parse-config';
 export * from './shutdown';
+export * from './quiet.logger';
