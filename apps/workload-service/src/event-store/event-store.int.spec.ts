@@ -101,3 +101,20 @@ describe.each(stores)('event store on %s', (_name, open) => {
     expect((await store.append(request('s-shared', 1, 'shared-3'))).status).toBe('conflict');
   });
 });
+
+describe('MongoDB event store after a crash mid-append', () => {
+  it('skips the marker of an append that is still in flight, and drops it once abandoned', async () => {
+    connection ??= await mongoose.createConnection(requireMongo(), { dbName: uniqueName('es') }).asPromise();
+    const db = connection.useDb(uniqueName('es-crash'));
+    const store = new MongoEventStore(db);
+    await store.init();
+    await store.append(request('s-after', 0, 'after-1'));
+    // A marker whose commit never got written: the writer died between the two.
+    const markers = db.db!.collection<{ _id: string; key: string; position: number; at: number }>('pending_published');
+    await markers.insertOne({ _id: 'ghost-young', key: 'ghost|1', position: 0, at: Date.now() });
+    await markers.insertOne({ _id: 'ghost-old', key: 'ghost|1', position: 0, at: Date.now() - 10 * 60_000 });
+    expect((await store.pending('published', 100)).map((c) => c.commitId)).toEqual(['after-1']);
+    expect(await markers.countDocuments({ _id: 'ghost-old' })).toBe(0);
+    expect(await markers.countDocuments({ _id: 'ghost-young' })).toBe(1);
+  });
+});

@@ -49,7 +49,8 @@ const keyOf = (streamId: string, version: number) => `${streamId}|${version}`;
  *   redelivery finds the claim and, through it, the commit.
  * - After-append steps: markers in `pending_*` are written before the commit and deleted when
  *   done, so a crash between the append and its projection or publication leaves a marker for
- *   the next start. A marker whose commit never appeared is an abandoned append.
+ *   the next start. A marker whose commit never appeared is an abandoned append (dropped after
+ *   a minute; skipped until then).
  * - Streams are cached per process: a read checks the next key only, so reading a hot stream
  *   costs one lookup. Commands are partitioned by aggregate, so one process writes a stream.
  */
@@ -154,10 +155,9 @@ export class MongoEventStore implements EventStore {
         commits.push(toCommit(doc));
       } else if (Date.now() - marker.at > ABANDONED_AFTER_MS) {
         await this.pendingOf(stage).deleteOne({ _id: marker._id });
-      } else {
-        // An append still in flight: stop here so this stage keeps position order.
-        break;
       }
+      // Otherwise an append is still in flight. Skipping it keeps per-stream order: a stream
+      // has at most one append in flight, so nothing later of that stream exists yet.
     }
     return commits;
   }
