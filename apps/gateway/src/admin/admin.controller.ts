@@ -10,9 +10,8 @@ import { ApiError } from '../http/api-error';
 import { CurrentActor } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
-import { Paging, parseOr422 } from '../http/validation';
+import { NoQuery, Paging, parseOr422 } from '../http/validation';
 
-const NoQuery = z.strictObject({});
 
 /**
  * Identity administration. The API token is made here and shown once in the 201 answer; only

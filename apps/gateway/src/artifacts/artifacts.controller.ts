@@ -7,10 +7,9 @@ import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
-import { Paging, parseOr422, QueryArrayOf } from '../http/validation';
+import { NoQuery, Paging, QueryArrayOf, parseOr422 } from '../http/validation';
 
 const ListQuery = z.strictObject({ status: QueryArrayOf(z.enum(['draft', 'locked'])), ...Paging });
-const NoQuery = z.strictObject({});
 
 @Controller('api/v2/artifacts')
 export class ArtifactsController {

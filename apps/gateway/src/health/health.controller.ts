@@ -1,10 +1,9 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
-import { z } from 'zod';
 import { RequestRecorder } from '../data-plane/request-recorder';
 import { Public } from '../http/decorators';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
-import { parseOr422 } from '../http/validation';
+import { NoQuery, parseOr422 } from '../http/validation';
 import { openApiDocument } from './openapi.document';
 
 @Controller('api/v2')
@@ -20,7 +19,7 @@ export class HealthController {
   @Public()
   @Get('health')
   async health(@Query() query: unknown) {
-    parseOr422(z.strictObject({}), query, 'query');
+    parseOr422(NoQuery, query, 'query');
     const [bus, workloadService, telemetryService] = await Promise.all([this.bus.ping(), this.workloads.ping(), this.telemetry.ping()]);
     const state = (ok: boolean) => (ok ? 'ok' : 'down');
     const { buffered, dropped, publishFailures } = this.recorder.stats();

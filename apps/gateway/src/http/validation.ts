@@ -33,6 +33,9 @@ export function parseOr422<T extends z.ZodType>(schema: T, value: unknown, root:
   throw new ApiError(422, toValidationDetails(result.error, root));
 }
 
+/** Routes without query parameters still refuse unknown ones (422 extra_forbidden). */
+export const NoQuery = z.strictObject({});
+
 /** `?a=1&a=2` and `?a=1,2` both give `["1","2"]`. */
 export const QueryArrayOf = <T extends z.ZodType>(item: T) =>
   z.preprocess(

@@ -6,7 +6,7 @@ import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
-import { Paging, parseOr422 } from '../http/validation';
+import { NoQuery, Paging, parseOr422 } from '../http/validation';
 
 interface ProtonDto {
   id: string;
@@ -14,7 +14,6 @@ interface ProtonDto {
   [key: string]: unknown;
 }
 
-const NoQuery = z.strictObject({});
 
 /** Protons (replica sets) of a workload, down to each replica's live status. */
 @Controller('api/v2/workloads/:id/protons')

@@ -17,7 +17,7 @@ import { ApiError } from '../http/api-error';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
-import { Paging, parseOr422, QueryArrayOf, QueryBool, QueryString } from '../http/validation';
+import { NoQuery, Paging, QueryArrayOf, QueryBool, QueryString, parseOr422 } from '../http/validation';
 import { StatsEnricher } from './stats.enricher';
 
 const ORDER_FIELDS = ['name', 'createdAt', 'updatedAt', 'status', 'importance'] as const;
@@ -43,7 +43,6 @@ const ListQuery = z.strictObject({
 });
 
 const EventsQuery = z.strictObject(Paging);
-const NoQuery = z.strictObject({});
 
 @Controller('api/v2/workloads')
 export class WorkloadsController {

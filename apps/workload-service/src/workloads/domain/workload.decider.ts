@@ -105,15 +105,23 @@ export interface Decision<TEvent> {
 
 type Active = Extract<WorkloadState, { kind: 'active' }>;
 
-/** Shared guard: the workload exists and the actor may see it (else 404) and holds `needed` (else 403). */
-export function requireAccess(state: WorkloadState, actor: Actor, needed: Permission, workloadId: string): DomainError | Active {
-  if (state.kind !== 'active') return notFound(workloadId);
-  const permissions = permissionsOf(state.roles, actor);
+/**
+ * The one access rule, for commands and queries alike: a caller who may not see the workload
+ * gets 404 (no existence leak), one who sees it without `needed` gets 403.
+ */
+export function accessRefusal(roles: Record<string, ShareRole>, actor: Actor, needed: Permission, workloadId: string): DomainError | null {
+  const permissions = permissionsOf(roles, actor);
   if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
   if (!permissions.includes(needed)) {
     return domainError('forbidden', 'WORKLOAD_FORBIDDEN', `You do not have the ${needed} permission on workload ${workloadId}.`);
   }
-  return state;
+  return null;
+}
+
+/** Shared guard of the deciders: the workload exists and `accessRefusal` has nothing to say. */
+export function requireAccess(state: WorkloadState, actor: Actor, needed: Permission, workloadId: string): DomainError | Active {
+  if (state.kind !== 'active') return notFound(workloadId);
+  return accessRefusal(state.roles, actor, needed, workloadId) ?? state;
 }
 
 export function notFound(workloadId: string): DomainError {
@@ -189,15 +197,7 @@ export function decideRuntimeFact(state: WorkloadState, event: Extract<WorkloadE
   return state.kind === 'active' && state.protonId === event.data.protonId ? [event] : [];
 }
 
-export interface CreateWorkloadInput {
-  workloadId: string;
-  name: string;
-  description: string | null;
-  importance: Importance;
-  artifactId: string;
-  runtime: RuntimeSettings;
-  tags: Tag[];
-}
+export type CreateWorkloadInput = Omit<Extract<WorkloadEvent, { type: 'workload.created' }>['data'], 'creator' | 'createdAt'>;
 
 export function decideCreate(state: WorkloadState, actor: Actor, input: CreateWorkloadInput, now: string): Decision<WorkloadEvent> | DomainError {
   if (state.kind !== 'absent') {

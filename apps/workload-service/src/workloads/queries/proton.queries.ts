@@ -2,10 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Actor, DomainError, domainError, isDomainError } from '@wcp/contracts';
 import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import { ProtonSnapshot, RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
-import { notFound, permissionsOf } from '../domain/workload.decider';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
-import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
-import { rolesOf } from './workload.renderer';
+import { visibleWorkload } from './workload.queries';
 
 export interface ProtonDto {
   id: string;
@@ -33,8 +31,8 @@ export class ProtonQueries {
   constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore, @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver) {}
 
   async list(workloadId: string, actor: Actor, offset: number, limit: number): Promise<{ totalCount: number; data: ProtonDto[] } | DomainError> {
-    const refused = await this.access(workloadId, actor, 'CAN_READ_DETAILS');
-    if (refused) return refused;
+    const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_READ_DETAILS');
+    if (isDomainError(workload)) return workload;
     const filter: Filter = { $and: [{ workloadId }, { role: { $in: ['active', 'candidate'] } }] };
     const [totalCount, docs] = await Promise.all([
       this.store.count(PROTONS, filter),
@@ -56,9 +54,8 @@ export class ProtonQueries {
 
   /** Ready replicas of the active proton (or `protonId`), for callers allowed to invoke. */
   async routes(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes | DomainError> {
-    const refused = await this.access(workloadId, actor, 'CAN_INVOKE');
-    if (refused) return refused;
-    const workload = (await this.store.get<WorkloadDoc>(WORKLOADS, workloadId))!;
+    const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_INVOKE');
+    if (isDomainError(workload)) return workload;
     const target = protonId ?? workload.protonId;
     if (protonId && !(await this.store.get<ProtonDoc>(PROTONS, protonId))) {
       return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
@@ -68,20 +65,11 @@ export class ProtonQueries {
   }
 
   private async proton(workloadId: string, protonId: string, actor: Actor): Promise<ProtonDoc | DomainError> {
-    const refused = await this.access(workloadId, actor, 'CAN_READ_DETAILS');
-    if (refused) return refused;
+    const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_READ_DETAILS');
+    if (isDomainError(workload)) return workload;
     const proton = await this.store.get<ProtonDoc>(PROTONS, protonId);
     if (!proton || proton.workloadId !== workloadId) return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
     return proton;
-  }
-
-  private async access(workloadId: string, actor: Actor, needed: 'CAN_READ_DETAILS' | 'CAN_INVOKE'): Promise<DomainError | null> {
-    const workload = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
-    if (!workload) return notFound(workloadId);
-    const permissions = permissionsOf(rolesOf(workload), actor);
-    if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
-    if (!permissions.includes(needed)) return domainError('forbidden', 'WORKLOAD_FORBIDDEN', `You do not have the ${needed} permission on workload ${workloadId}.`);
-    return null;
   }
 }
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Actor, DomainError, isDomainError, WorkloadDto, WorkloadEventDto } from '@wcp/contracts';
+import { Actor, DomainError, isDomainError, Permission, WorkloadDto, WorkloadEventDto } from '@wcp/contracts';
 import { z } from 'zod';
 import { ARTIFACTS, ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
-import { notFound, permissionsOf } from '../domain/workload.decider';
+import { accessRefusal, notFound } from '../domain/workload.decider';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { WORKLOAD_EVENTS, WORKLOADS, WorkloadDoc, WorkloadEventDoc } from '../projections/workload.projection';
 import { renderWorkload, rolesOf, visibleTo } from './workload.renderer';
@@ -122,12 +122,14 @@ export class WorkloadQueries {
     return docs.map((d) => ({ id: d._id, status: d.status }));
   }
 
-  private async visible(workloadId: string, actor: Actor, needed: 'CAN_VIEW' | 'CAN_READ_DETAILS' = 'CAN_VIEW'): Promise<WorkloadDoc | DomainError> {
-    const doc = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
-    if (!doc) return notFound(workloadId);
-    const permissions = permissionsOf(rolesOf(doc), actor);
-    if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
-    if (!permissions.includes(needed)) return { kind: 'forbidden', code: 'WORKLOAD_FORBIDDEN', message: `You do not have the ${needed} permission on workload ${workloadId}.` };
-    return doc;
+  private visible(workloadId: string, actor: Actor, needed: Permission = 'CAN_VIEW'): Promise<WorkloadDoc | DomainError> {
+    return visibleWorkload(this.store, workloadId, actor, needed);
   }
+}
+
+/** The workload's read model if the actor may see it and holds `needed`, else the refusal. */
+export async function visibleWorkload(store: ReadModelStore, workloadId: string, actor: Actor, needed: Permission): Promise<WorkloadDoc | DomainError> {
+  const doc = await store.get<WorkloadDoc>(WORKLOADS, workloadId);
+  if (!doc) return notFound(workloadId);
+  return accessRefusal(rolesOf(doc), actor, needed, workloadId) ?? doc;
 }
