@@ -11,6 +11,7 @@ import { dataPlaneProviders } from './data-plane/data-plane.providers';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
+import { LogsController } from './logs/logs.controller';
 import { ProtonsController } from './protons/protons.controller';
 import { StatsController } from './stats/stats.controller';
 import { StatsEnricher } from './workloads/stats.enricher';
@@ -29,7 +30,7 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ArtifactsController, AdminController],
+      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ArtifactsController, AdminController, LogsController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },

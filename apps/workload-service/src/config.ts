@@ -1,5 +1,24 @@
+import { DEFAULT_RESOURCE_BUNDLES, Memory } from '@wcp/contracts';
 import { BoolFlag, CommaList, parseConfig, Port } from '@wcp/nest-common';
 import { z } from 'zod';
+
+/** `RESOURCE_BUNDLES`: JSON object of bundle id → {cpu, memory (bytes or "1Gi"), gpu?}; replaces the built-in catalog. */
+const ResourceBundles = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'RESOURCE_BUNDLES must be a JSON object' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+      z.strictObject({ cpu: z.number().positive().max(256), memory: Memory, gpu: z.int().min(0).max(16).nullish() }).transform((b) => ({ ...b, gpu: b.gpu ?? null })),
+    ),
+  );
 
 const Schema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -13,6 +32,8 @@ const Schema = z.object({
   KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
   BOOTSTRAP_API_TOKEN: z.string().min(16, 'BOOTSTRAP_API_TOKEN must be at least 16 characters').optional(),
   MAX_ACTIVE_WORKLOADS_PER_OWNER: z.coerce.number().int().min(1).default(20),
+  /** The operator's resource bundle catalog (`resourceBundles` in a runtime); default: cpu.nano … cpu.xlarge. */
+  RESOURCE_BUNDLES: ResourceBundles.default(DEFAULT_RESOURCE_BUNDLES),
   /** Off only in tests that prove the outbox survives a crash between append and publish. */
   OUTBOX_RELAY_ENABLED: BoolFlag.default(true),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500),

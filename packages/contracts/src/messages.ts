@@ -43,3 +43,49 @@ export const RequestRecord = z.object({
   bytesOut: z.int().min(0),
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
+
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Longest message kept of one log line (UTF-16 code units); longer lines are cut and marked `truncated`. */
+export const MAX_LOG_LINE_CHARS = 8192;
+
+/**
+ * Lines of one replica's stdout/stderr, on `workload.logs.v1` keyed by workloadId. One message
+ * carries many lines (bounded in count and bytes by the shipper) so a chatty replica costs
+ * few messages. Each line's `id` is stable across redeliveries and re-reads after a restart
+ * (`<replica instance>:<stream>:<file generation>:<byte offset>`), so ingestion deduplicates.
+ */
+export const LogBatch = z.object({
+  type: z.literal('log.batch'),
+  schemaVersion: z.literal(1),
+  workloadId: Id,
+  protonId: z.string().max(64),
+  replica: z.string().max(128),
+  container: z.string().max(63),
+  lines: z
+    .array(
+      z.object({
+        id: z.string().min(1).max(256),
+        /** When the runtime read the line (ms precision). */
+        timestamp: IsoTime,
+        stream: z.enum(['stdout', 'stderr']),
+        level: z.enum(LOG_LEVELS),
+        message: z.string().max(MAX_LOG_LINE_CHARS + 64),
+        truncated: z.boolean(),
+      }),
+    )
+    .min(1)
+    .max(5000),
+});
+export type LogBatch = z.infer<typeof LogBatch>;
+export type LogLine = LogBatch['lines'][number];
+
+/** One entry of `GET /otel/workload/{id}/logs` (spec §3). */
+export interface LogEntryDto {
+  timestamp: string;
+  level: LogLevel;
+  message: string;
+  replica: string;
+  protonId: string;
+}

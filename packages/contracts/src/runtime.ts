@@ -51,22 +51,42 @@ export const ResourceAllocation = z.strictObject({
   gpu: z.int().min(0).max(16).nullish(),
 });
 
+/** A container of the group, named after the artifact's; without an allocation it takes the group's bundle or the defaults. */
+export const ContainerOverride = z.strictObject({ name: z.string().min(1).max(63), resourceAllocation: ResourceAllocation.nullish() });
+
+/**
+ * One container group as clients send it: partial runtimes are normal (spec §2), so only what
+ * is given is checked here; the workload service fills the rest from the artifact and the
+ * operator's bundle catalog (`resolveRuntime`).
+ */
 export const RuntimeGroup = z
   .strictObject({
-    name: z.string().min(1).max(63),
+    name: z.string().min(1).max(63).default('default'),
     replicaCount: z.int().min(1).max(100).nullish(),
     autoscaling: Autoscaling.nullish(),
-    resourceBundles: z.array(z.string().max(64)).max(16).default([]),
-    containers: z.array(z.strictObject({ name: z.string().min(1).max(63), resourceAllocation: ResourceAllocation })).min(1).max(16),
+    resourceBundles: z.array(z.string().min(1).max(64)).max(1, 'at most one resource bundle per container group').default([]),
+    containers: z.array(ContainerOverride).max(16).default([]),
   })
   .superRefine((g, ctx) => {
     if (g.autoscaling?.enabled && g.replicaCount != null) {
       ctx.addIssue({ code: 'custom', path: ['replicaCount'], message: 'replicaCount is exclusive with autoscaling.enabled=true' });
     }
+    duplicateNames(g.containers, ctx, 'containers');
   });
 
-export const Runtime = z.strictObject({ containerGroups: z.array(RuntimeGroup).min(1).max(8) });
+export const Runtime = z
+  .strictObject({ containerGroups: z.array(RuntimeGroup).min(1).max(8) })
+  .superRefine((r, ctx) => duplicateNames(r.containerGroups, ctx, 'containerGroups'));
 export type RuntimeInput = z.input<typeof Runtime>;
+export type ParsedRuntime = z.output<typeof Runtime>;
+
+function duplicateNames(items: Array<{ name: string }>, ctx: z.RefinementCtx, path: string): void {
+  const seen = new Set<string>();
+  items.forEach((item, i) => {
+    if (seen.has(item.name)) ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name '${item.name}'` });
+    seen.add(item.name);
+  });
+}
 
 /** The normalized runtime as stored and returned: memory in bytes, nulls explicit. */
 export interface RuntimeSettings {
@@ -88,19 +108,19 @@ export interface RuntimeSettings {
 export const DEFAULT_CPU = 1;
 export const DEFAULT_MEMORY_BYTES = 536870912;
 
-export function normalizeRuntime(parsed: z.output<typeof Runtime>): RuntimeSettings {
-  return {
-    containerGroups: parsed.containerGroups.map((g) => ({
-      name: g.name,
-      replicaCount: g.autoscaling?.enabled ? null : (g.replicaCount ?? 1),
-      autoscaling: g.autoscaling
-        ? { ...g.autoscaling, cooldownPeriodMinutes: g.autoscaling.cooldownPeriodMinutes ?? null }
-        : null,
-      resourceBundles: g.resourceBundles,
-      containers: g.containers.map((c) => ({
-        name: c.name,
-        resourceAllocation: { cpu: c.resourceAllocation.cpu, memory: c.resourceAllocation.memory, gpu: c.resourceAllocation.gpu ?? null },
-      })),
-    })),
-  };
+/** A resource bundle of the operator's catalog: what one bundle id allocates to a container. */
+export interface ResourceBundle {
+  cpu: number;
+  memory: number;
+  gpu: number | null;
 }
+
+/** The bundle catalog when the operator configures none (RESOURCE_BUNDLES). */
+export const DEFAULT_RESOURCE_BUNDLES: Record<string, ResourceBundle> = {
+  'cpu.nano': { cpu: 0.25, memory: 256 * 1024 ** 2, gpu: null },
+  'cpu.micro': { cpu: 0.5, memory: 512 * 1024 ** 2, gpu: null },
+  'cpu.small': { cpu: 1, memory: 1024 ** 3, gpu: null },
+  'cpu.medium': { cpu: 2, memory: 4 * 1024 ** 3, gpu: null },
+  'cpu.large': { cpu: 4, memory: 8 * 1024 ** 3, gpu: null },
+  'cpu.xlarge': { cpu: 8, memory: 16 * 1024 ** 3, gpu: null },
+};

@@ -5,5 +5,7 @@ export const Topics = {
   events: 'workload.events.v1',
   requests: 'workload.requests.v1',
   requestsDeadLetter: 'workload.requests.dlq.v1',
+  logs: 'workload.logs.v1',
+  logsDeadLetter: 'workload.logs.dlq.v1',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];

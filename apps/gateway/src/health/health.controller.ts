@@ -4,7 +4,7 @@ import { RequestRecorder } from '../data-plane/request-recorder';
 import { Public } from '../http/decorators';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
 import { NoQuery, parseOr422 } from '../http/validation';
-import { openApiDocument } from './openapi.document';
+import { API_VERSION, openApiDocument } from './openapi.document';
 
 @Controller('api/v2')
 export class HealthController {
@@ -32,6 +32,16 @@ export class HealthController {
         requestRecords: { status: dropped > 0 ? 'dropping' : 'ok', buffered, dropped, publishFailures },
       },
     };
+  }
+
+  /**
+   * What the public API's clients call to verify a token (the vendor CLI's `dr auth` and every
+   * `dr workload` command do, before anything else): 200 for a valid token, 401 from the guard.
+   */
+  @Get('version')
+  version(@Query() query: unknown) {
+    parseOr422(NoQuery, query, 'query');
+    return API_VERSION;
   }
 
   /** Behind auth like every route but health (spec §1). */

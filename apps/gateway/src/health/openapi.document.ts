@@ -11,6 +11,9 @@ const paging = [
   { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 10 } },
 ];
 
+/** The API version this gateway serves, as `GET /version` reports it and the document's `info.version`. */
+export const API_VERSION = { major: 2, minor: 0, versionString: '2.0.0', releasedVersion: '2.0.0' } as const;
+
 let cached: object | null = null;
 
 /** The OpenAPI 3.1 document, built once from the same zod schemas that validate requests. */
@@ -19,7 +22,7 @@ export function openApiDocument(): object {
   const op = (summary: string, extra: object = {}) => ({ summary, security: [{ bearer: [] }], responses: { '200': { description: 'OK' }, ...errors }, ...extra });
   cached = {
     openapi: '3.1.0',
-    info: { title: 'Workload API', version: '2.0.0', description: 'Create, run, share and observe ML and app workloads.' },
+    info: { title: 'Workload API', version: API_VERSION.versionString, description: 'Create, run, share and observe ML and app workloads.' },
     servers: [{ url: '/api/v2' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -36,6 +39,28 @@ export function openApiDocument(): object {
     },
     paths: {
       '/health': { get: { summary: 'Health', security: [], responses: { '200': { description: 'OK' } } } },
+      '/version': {
+        get: op('API version; clients call it to verify a token', {
+          responses: {
+            '200': {
+              description: 'OK',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { major: { type: 'integer' }, minor: { type: 'integer' }, versionString: { type: 'string' }, releasedVersion: { type: 'string' } },
+                    required: ['major', 'minor', 'versionString', 'releasedVersion'],
+                  },
+                  example: API_VERSION,
+                },
+              },
+            },
+            '401': error,
+            '422': error,
+            '429': error,
+          },
+        }),
+      },
       '/workloads': {
         post: op('Create a workload', { requestBody: json('CreateWorkload'), responses: { '201': { description: 'Created' }, ...errors } }),
         get: op('List workloads', { parameters: paging }),
@@ -48,6 +73,19 @@ export function openApiDocument(): object {
       '/workloads/{id}/start': { post: op('Start', { parameters: [idParam('id')], responses: { '202': { description: 'Accepted' }, '200': { description: 'Already running' }, '409': error, ...errors } }) },
       '/workloads/{id}/stop': { post: op('Stop', { parameters: [idParam('id')], responses: { '202': { description: 'Accepted' }, '200': { description: 'Already stopped' }, ...errors } }) },
       '/workloads/{id}/events': { get: op('Lifecycle events, newest first', { parameters: [idParam('id'), ...paging] }) },
+      '/otel/workload/{id}/logs': {
+        get: op('Replica logs (stdout/stderr), newest first', {
+          parameters: [
+            idParam('id'),
+            { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+            { name: 'level', in: 'query', description: 'minimum severity, case-insensitive', schema: { type: 'string', enum: ['debug', 'info', 'warn', 'warning', 'error', 'critical'] } },
+            { name: 'startTime', in: 'query', description: 'inclusive', schema: { type: 'string', format: 'date-time' } },
+            { name: 'endTime', in: 'query', description: 'exclusive', schema: { type: 'string', format: 'date-time' } },
+            { name: 'protonId', in: 'query', schema: { type: 'string' } },
+          ],
+        }),
+      },
       '/workloads/{id}/related': { get: op('Related resources', { parameters: [idParam('id')] }) },
       '/artifacts': {
         post: op('Create a draft artifact', { requestBody: json('InputArtifact'), responses: { '201': { description: 'Created' }, ...errors } }),

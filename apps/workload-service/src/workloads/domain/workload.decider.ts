@@ -146,6 +146,16 @@ export interface StartContext {
   maxActiveWorkloadsPerOwner: number;
 }
 
+/** The per-owner limit on running workloads: refused on start and on create alike (403). */
+export function capacityRefusal(context: StartContext): DomainError | null {
+  if (context.activeWorkloadsOfOwner < context.maxActiveWorkloadsPerOwner) return null;
+  return domainError(
+    'forbidden',
+    'WORKLOAD_LIMIT_EXCEEDED',
+    `Starting this workload would exceed the limit of ${context.maxActiveWorkloadsPerOwner} running workloads per owner.`,
+  );
+}
+
 export function decideStart(state: WorkloadState, actor: Actor, workloadId: string, context: StartContext, newProtonId: string): Decision<WorkloadEvent> | DomainError {
   const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
   if ('code' in w) return w;
@@ -155,13 +165,8 @@ export function decideStart(state: WorkloadState, actor: Actor, workloadId: stri
   if (w.status === 'stopping') {
     return domainError('conflict', 'WORKLOAD_STOPPING', 'Workload is stopping; start it again once it has stopped.');
   }
-  if (context.activeWorkloadsOfOwner >= context.maxActiveWorkloadsPerOwner) {
-    return domainError(
-      'forbidden',
-      'WORKLOAD_LIMIT_EXCEEDED',
-      `Starting this workload would exceed the limit of ${context.maxActiveWorkloadsPerOwner} running workloads per owner.`,
-    );
-  }
+  const refusal = capacityRefusal(context);
+  if (refusal) return refusal;
   return { events: [{ type: 'workload.start-requested', schemaVersion: 1, data: { protonId: newProtonId } }], result: { accepted: true, message: 'Start requested.' } };
 }
 
@@ -199,10 +204,23 @@ export function decideRuntimeFact(state: WorkloadState, event: Extract<WorkloadE
 
 export type CreateWorkloadInput = Omit<Extract<WorkloadEvent, { type: 'workload.created' }>['data'], 'creator' | 'createdAt'>;
 
-export function decideCreate(state: WorkloadState, actor: Actor, input: CreateWorkloadInput, now: string): Decision<WorkloadEvent> | DomainError {
+/**
+ * Create deploys (spec §3): the workload and its first start are one commit, so a crash can
+ * never leave a created workload that nobody starts, and the limit refuses the create itself.
+ */
+export function decideCreate(
+  state: WorkloadState,
+  actor: Actor,
+  input: CreateWorkloadInput,
+  now: string,
+  context: StartContext,
+  newProtonId: string,
+): Decision<WorkloadEvent> | DomainError {
   if (state.kind !== 'absent') {
     return domainError('conflict', 'WORKLOAD_EXISTS', `Workload ${input.workloadId} already exists.`);
   }
+  const refusal = capacityRefusal(context);
+  if (refusal) return refusal;
   return {
     events: [
       {
@@ -210,8 +228,9 @@ export function decideCreate(state: WorkloadState, actor: Actor, input: CreateWo
         schemaVersion: 1,
         data: { ...input, creator: { id: actor.id, username: actor.username }, createdAt: now },
       },
+      { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: newProtonId } },
     ],
-    result: { accepted: true, message: 'Workload created.' },
+    result: { accepted: true, message: 'Workload created and starting.' },
   };
 }
 

@@ -21,11 +21,22 @@ const status = (to: WorkloadState extends never ? never : string) =>
   ({ type: 'workload.status-changed', schemaVersion: 1, data: { from: 'submitted', to, protonId: P, reason: null } }) as WorkloadEvent;
 
 describe('workload decider', () => {
-  it('creates once; a second create of the same id conflicts', () => {
+  it('creates and deploys in one decision; a second create of the same id conflicts; the owner limit refuses the create (403)', () => {
     const input = { workloadId: W, name: 'w', description: null, importance: 'low' as const, artifactId: 'e'.repeat(24), runtime, tags: [] };
-    const decision = decideCreate(initialWorkloadState, owner, input, '2026-11-28T10:00:00.000Z');
-    expect(decision).toMatchObject({ events: [{ type: 'workload.created', data: { creator: { id: owner.id } } }] });
-    expect(decideCreate(given(created), owner, input, 'now')).toMatchObject({ kind: 'conflict', code: 'WORKLOAD_EXISTS' });
+    const decision = decideCreate(initialWorkloadState, owner, input, '2026-11-28T10:00:00.000Z', limits, P);
+    expect(decision).toMatchObject({
+      events: [
+        { type: 'workload.created', data: { creator: { id: owner.id } } },
+        { type: 'workload.start-requested', data: { protonId: P } },
+      ],
+      result: { accepted: true },
+    });
+    expect('events' in decision && decision.events.reduce(evolveWorkload, initialWorkloadState)).toMatchObject({ status: 'submitted', protonId: P });
+    expect(decideCreate(given(created), owner, input, 'now', limits, P)).toMatchObject({ kind: 'conflict', code: 'WORKLOAD_EXISTS' });
+    expect(decideCreate(initialWorkloadState, owner, input, 'now', { activeWorkloadsOfOwner: 5, maxActiveWorkloadsPerOwner: 5 }, P)).toMatchObject({
+      kind: 'forbidden',
+      code: 'WORKLOAD_LIMIT_EXCEEDED',
+    });
   });
 
   it('starts a stopped workload (202) and answers a no-op for one already starting (200)', () => {

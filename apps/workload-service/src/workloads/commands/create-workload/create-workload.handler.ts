@@ -1,19 +1,23 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandOutcome, DEFAULT_CPU, DEFAULT_MEMORY_BYTES, domainError, normalizeRuntime, RuntimeSettings } from '@wcp/contracts';
+import { CommandOutcome, domainError, newId } from '@wcp/contracts';
+import { CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { decideAttach, decideCreateArtifact, evolveArtifact, initialArtifactState, requireArtifact } from '../../../artifacts/domain/artifact.decider';
 import type { ArtifactEvent } from '../../../artifacts/domain/artifact.events';
 import { ImageCatalogCheck } from '../../../artifacts/image-catalog.check';
 import { failure, success } from '../../../messaging/envelope.command';
-import { decideCreate, evolveWorkload, initialWorkloadState } from '../../domain/workload.decider';
+import { resolveRuntime } from '../../domain/runtime-settings.resolver';
+import { capacityRefusal, decideCreate, evolveWorkload, initialWorkloadState, StartContext } from '../../domain/workload.decider';
+import { countActiveWorkloadsOfOwner } from '../../queries/owner-capacity.query';
 import { WORKLOADS, WorkloadDoc } from '../../projections/workload.projection';
 import { renderWorkload } from '../../queries/workload.renderer';
 import { CreateWorkloadCommand } from './create-workload.command';
 
 /**
- * Creates a workload and binds its artifact. Two streams change, without a transaction: the
+ * Creates a workload, binds its artifact and deploys it (the first start is in the creating
+ * commit; the lifecycle saga runs it). Two streams change, without a transaction: the
  * artifact is bound first (its stream's version guards "a draft backs one workload"), then the
  * workload is created. Both appends are idempotent by commit id, so a redelivery after a crash
  * in between completes the work instead of repeating it.
@@ -24,6 +28,7 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
     private readonly repository: AggregateRepository,
     private readonly images: ImageCatalogCheck,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
   ) {}
 
   async execute(command: CreateWorkloadCommand): Promise<CommandOutcome> {
@@ -36,16 +41,25 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
 
     // Everything that can refuse is checked before the first append: no partial state.
     let spec = input.artifact?.spec;
+    const artifactState = await this.repository.load(artifactStream, initialArtifactState, evolveArtifact);
+    // Bound already: a redelivery after a crash between the two appends, which must complete.
+    const resuming = artifactState.kind === 'present' && artifactState.usedBy.includes(workloadId);
     if (input.artifact) {
       const imageError = this.images.check(input.artifact.spec, ['body', 'artifact', 'spec']);
       if (imageError) return failure(imageError);
     } else {
-      const existing = requireArtifact(await this.repository.load(artifactStream, initialArtifactState, evolveArtifact), actor, artifactId);
+      const existing = requireArtifact(artifactState, actor, artifactId);
       if ('code' in existing) return failure(existing);
       spec = existing.spec;
     }
-    const runtime = this.runtimeFor(input.runtime ? normalizeRuntime(input.runtime) : null, spec!);
+    const runtime = resolveRuntime(input.runtime, spec!, this.config.RESOURCE_BUNDLES);
     if ('code' in runtime) return failure(runtime);
+    const capacity: StartContext = {
+      activeWorkloadsOfOwner: resuming ? 0 : await countActiveWorkloadsOfOwner(this.readModels, actor.id, workloadId),
+      maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER,
+    };
+    const refusal = capacityRefusal(capacity);
+    if (refusal) return failure(refusal);
 
     // An inline artifact is created and bound in one commit; an existing one is only bound.
     const bound = await this.repository.execute({
@@ -84,40 +98,13 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
           actor,
           { workloadId, name: input.name, description: input.description ?? null, importance: input.importance, artifactId, runtime, tags: input.tags },
           now,
+          capacity,
+          newId(),
         ),
     });
     if (!created.ok) return failure(created.error);
     const doc = await this.readModels.get<WorkloadDoc>(WORKLOADS, workloadId);
     if (!doc) return failure(domainError('not_found', 'WORKLOAD_NOT_FOUND', `Workload ${workloadId} was not found.`));
     return success(renderWorkload(doc, actor));
-  }
-
-  /** The runtime must name the artifact's groups and their containers; omitted, it defaults per group. */
-  private runtimeFor(runtime: RuntimeSettings | null, spec: { containerGroups: Array<{ name: string; containers: Array<{ name: string; primary: boolean }> }> }) {
-    if (!runtime) {
-      return {
-        containerGroups: spec.containerGroups.map((g) => ({
-          name: g.name,
-          replicaCount: 1,
-          autoscaling: null,
-          resourceBundles: [],
-          containers: [{ name: g.containers.find((c) => c.primary)!.name, resourceAllocation: { cpu: DEFAULT_CPU, memory: DEFAULT_MEMORY_BYTES, gpu: null } }],
-        })),
-      } satisfies RuntimeSettings;
-    }
-    for (const [i, group] of runtime.containerGroups.entries()) {
-      const specGroup = spec.containerGroups.find((g) => g.name === group.name);
-      if (!specGroup) {
-        return domainError('validation', 'RUNTIME_GROUP_UNKNOWN', `the artifact has no container group '${group.name}'`, ['body', 'runtime', 'containerGroups', i, 'name']);
-      }
-      for (const [j, container] of group.containers.entries()) {
-        if (!specGroup.containers.some((c) => c.name === container.name)) {
-          return domainError('validation', 'RUNTIME_CONTAINER_UNKNOWN', `the artifact's group '${group.name}' has no container '${container.name}'`, [
-            'body', 'runtime', 'containerGroups', i, 'containers', j, 'name',
-          ]);
-        }
-      }
-    }
-    return runtime;
   }
 }

@@ -5,13 +5,12 @@ import { CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
-import { ACTIVE_STATUSES, decideStart, evolveWorkload, initialWorkloadState } from '../../domain/workload.decider';
-import { WORKLOADS } from '../../projections/workload.projection';
+import { decideStart, evolveWorkload, initialWorkloadState } from '../../domain/workload.decider';
+import { countActiveWorkloadsOfOwner } from '../../queries/owner-capacity.query';
 import { StartWorkloadCommand } from './start-workload.command';
 
 /**
- * Start: 202 when accepted, 200 when already running or starting. The per-owner limit is read
- * from the read model; it is a soft quota, so a rare race past it by one is acceptable.
+ * Start: 202 when accepted, 200 when already running or starting, 403 past the per-owner limit.
  */
 @CommandHandler(StartWorkloadCommand)
 export class StartWorkloadHandler implements ICommandHandler<StartWorkloadCommand, CommandOutcome> {
@@ -25,12 +24,7 @@ export class StartWorkloadHandler implements ICommandHandler<StartWorkloadComman
     const { workloadId } = command.body;
     const streamId = `workload-${workloadId}`;
     const current = await this.repository.load(streamId, initialWorkloadState, evolveWorkload);
-    const activeWorkloadsOfOwner =
-      current.kind === 'active'
-        ? await this.readModels.count(WORKLOADS, {
-            $and: [{ 'creator.id': current.creatorId }, { status: { $in: ACTIVE_STATUSES } }, { _id: { $ne: workloadId } }],
-          })
-        : 0;
+    const activeWorkloadsOfOwner = current.kind === 'active' ? await countActiveWorkloadsOfOwner(this.readModels, current.creatorId, workloadId) : 0;
     const outcome = await this.repository.execute({
       streamId,
       initial: initialWorkloadState,

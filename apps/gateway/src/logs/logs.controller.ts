@@ -1,0 +1,73 @@
+import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import { LOG_LEVELS, type Actor, type LogEntryDto, type WorkloadDto } from '@wcp/contracts';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { CONFIG, GatewayConfig } from '../config';
+import { ApiError } from '../http/api-error';
+import { CurrentActor, requireId } from '../http/decorators';
+import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
+import { page } from '../http/paging';
+import { QueryInt, parseOr422 } from '../http/validation';
+
+const last = (v: unknown) => (Array.isArray(v) ? v[v.length - 1] : v);
+
+/** RFC 3339 with any fraction (clients send nanoseconds) and any offset; kept as UTC milliseconds. */
+const Time = z.preprocess(last, z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString()).optional());
+
+/** Case-insensitive; `warn` is the alias clients use for `warning`. */
+const Level = z.preprocess((v) => {
+  const value = last(v);
+  if (typeof value !== 'string') return value;
+  const lower = value.trim().toLowerCase();
+  return lower === 'warn' ? 'warning' : lower;
+}, z.enum(LOG_LEVELS).optional());
+
+export const LogsQuery = z
+  .strictObject({
+    offset: QueryInt(0, Number.MAX_SAFE_INTEGER, 0),
+    limit: QueryInt(1, 1000, 100),
+    level: Level,
+    startTime: Time,
+    endTime: Time,
+    protonId: z.preprocess(last, z.string().max(64).optional()),
+  })
+  .superRefine((q, ctx) => {
+    if (q.startTime && q.endTime && q.startTime > q.endTime) ctx.addIssue({ code: 'custom', path: ['startTime'], message: 'startTime must not be after endTime' });
+  });
+
+/**
+ * Replica logs (spec §3, `GET /otel/workload/{id}/logs`), the route the vendor CLI's
+ * `dr workload logs` reads. The gateway authorizes against the workload like events (the
+ * details permission), the telemetry service reads ClickHouse. `level` is a minimum severity;
+ * `startTime` is inclusive and `endTime` exclusive, so a client polling from its newest line
+ * sees every line once it has arrived.
+ */
+@Controller('api/v2/otel/workload')
+export class LogsController {
+  constructor(
+    @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
+    @Inject(TELEMETRY_SERVICE) private readonly telemetry: InternalClient,
+    @Inject(CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  @Get(':id/logs')
+  async logs(@Param('id') id: string, @Query() query: unknown, @Req() request: FastifyRequest, @CurrentActor() actor: Actor) {
+    const q = parseOr422(LogsQuery, query, 'query');
+    const workload = await this.workloads.get<WorkloadDto>(`/internal/workloads/${requireId(id, 'Workload')}`, actor);
+    if (!workload.permissions.includes('CAN_READ_DETAILS')) throw new ApiError(403, `You do not have the CAN_READ_DETAILS permission on workload ${workload.id}.`);
+    const result = await this.telemetry.post<{ totalCount: number; data: LogEntryDto[] }>(
+      '/internal/logs/search',
+      {
+        workloadId: workload.id,
+        offset: q.offset,
+        limit: q.limit,
+        level: q.level ?? null,
+        startTime: q.startTime ?? null,
+        endTime: q.endTime ?? null,
+        protonId: q.protonId ?? null,
+      },
+      null,
+    );
+    return page(request, this.config.PUBLIC_BASE_URL, result.totalCount, result.data, q.offset, q.limit);
+  }
+}

@@ -1,0 +1,72 @@
+import { DEFAULT_RESOURCE_BUNDLES, Runtime, type RuntimeInput } from '@wcp/contracts';
+import { resolveRuntime, type ArtifactGroups } from './runtime-settings.resolver';
+
+const artifact: ArtifactGroups = {
+  containerGroups: [
+    {
+      name: 'default',
+      containers: [
+        { name: 'sidecar', primary: false },
+        { name: 'main', primary: true },
+      ],
+    },
+  ],
+};
+const resolve = (runtime: RuntimeInput | undefined) => resolveRuntime(runtime === undefined ? undefined : Runtime.parse(runtime), artifact, DEFAULT_RESOURCE_BUNDLES);
+const DEFAULT_ALLOCATION = { cpu: 1, memory: 536870912, gpu: null };
+
+describe('resolveRuntime (partial runtimes, spec §2)', () => {
+  it('fills everything when the runtime is omitted: one replica, the primary container with the default allocation', () => {
+    expect(resolve(undefined)).toEqual({
+      containerGroups: [{ name: 'default', replicaCount: 1, autoscaling: null, resourceBundles: [], containers: [{ name: 'main', resourceAllocation: DEFAULT_ALLOCATION }] }],
+    });
+  });
+
+  it('takes a group with only replicaCount, as the vendor CLI sends it, and defaults the group name', () => {
+    expect(resolve({ containerGroups: [{ name: 'default', replicaCount: 3 }] })).toMatchObject({ containerGroups: [{ replicaCount: 3, containers: [{ name: 'main', resourceAllocation: DEFAULT_ALLOCATION }] }] });
+    expect(resolve({ containerGroups: [{ replicaCount: 2 }] })).toMatchObject({ containerGroups: [{ name: 'default', replicaCount: 2 }] });
+  });
+
+  it('resolves a bundle for containers without their own allocation; an explicit allocation wins', () => {
+    const resolved = resolve({
+      containerGroups: [{ resourceBundles: ['cpu.medium'], containers: [{ name: 'sidecar', resourceAllocation: { cpu: 0.5, memory: '64Mi' } }] }],
+    });
+    expect(resolved).toMatchObject({
+      containerGroups: [
+        {
+          resourceBundles: ['cpu.medium'],
+          containers: [
+            { name: 'sidecar', resourceAllocation: { cpu: 0.5, memory: 64 * 1024 ** 2, gpu: null } },
+            { name: 'main', resourceAllocation: { cpu: 2, memory: 4 * 1024 ** 3, gpu: null } },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('accepts a container override without resourceAllocation', () => {
+    expect(resolve({ containerGroups: [{ containers: [{ name: 'main' }] }] })).toMatchObject({ containerGroups: [{ containers: [{ name: 'main', resourceAllocation: DEFAULT_ALLOCATION }] }] });
+  });
+
+  it('refuses unknown groups, containers and bundles with the location of the mistake', () => {
+    expect(resolve({ containerGroups: [{ name: 'gpu' }] })).toMatchObject({ kind: 'validation', code: 'RUNTIME_GROUP_UNKNOWN', loc: ['body', 'runtime', 'containerGroups', 0, 'name'] });
+    expect(resolve({ containerGroups: [{ containers: [{ name: 'nope' }] }] })).toMatchObject({
+      code: 'RUNTIME_CONTAINER_UNKNOWN',
+      loc: ['body', 'runtime', 'containerGroups', 0, 'containers', 0, 'name'],
+    });
+    const unknownBundle = resolve({ containerGroups: [{ resourceBundles: ['cpu.huge'] }] });
+    expect(unknownBundle).toMatchObject({ code: 'RESOURCE_BUNDLE_UNKNOWN', loc: ['body', 'runtime', 'containerGroups', 0, 'resourceBundles', 0] });
+    expect('message' in unknownBundle && unknownBundle.message).toContain('cpu.small');
+  });
+
+  it('leaves replicaCount null under enabled autoscaling', () => {
+    const resolved = resolve({ containerGroups: [{ autoscaling: { enabled: true, minReplicaCount: 1, maxReplicaCount: 3, policies: [{ scalingMetric: 'httpRequestsConcurrency', target: 4 }] } }] });
+    expect(resolved).toMatchObject({ containerGroups: [{ replicaCount: null, autoscaling: { cooldownPeriodMinutes: null } }] });
+  });
+
+  it('rejects duplicate names and more than one bundle at parse time', () => {
+    expect(Runtime.safeParse({ containerGroups: [{ name: 'a' }, { name: 'a' }] }).success).toBe(false);
+    expect(Runtime.safeParse({ containerGroups: [{ containers: [{ name: 'main' }, { name: 'main' }] }] }).success).toBe(false);
+    expect(Runtime.safeParse({ containerGroups: [{ resourceBundles: ['cpu.small', 'cpu.medium'] }] }).success).toBe(false);
+  });
+});
