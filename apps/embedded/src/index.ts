@@ -20,8 +20,10 @@ export async function startEmbedded(env?: Record<string, string | undefined>): P
   const started = Date.now();
   const environment = loadEnvironment(env);
   const bus = new InProcessBus();
-  const workloads = await createWorkloadService({ config: loadWorkloadConfig(environment.workloadService), bus });
+  let telemetryUrl = '';
+  const workloads = await createWorkloadService({ config: loadWorkloadConfig(environment.workloadService), bus, telemetryUrl: () => telemetryUrl });
   const telemetry = await createTelemetryService({ config: loadTelemetryConfig(environment.telemetryService), bus });
+  telemetryUrl = telemetry.url;
   const gateway = await createGateway({
     config: loadGatewayConfig(environment.gateway),
     bus,

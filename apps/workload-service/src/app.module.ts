@@ -32,6 +32,17 @@ import { ProtonQueries } from './workloads/queries/proton.queries';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
 import { RUNTIME_DRIVER, RuntimeDriver } from './runtime';
 import { WorkloadQueries } from './workloads/queries/workload.queries';
+import { AnalysisClient, ANALYSIS_CLIENT } from './rollouts/analysis.client';
+import { CancelReplacementHandler } from './rollouts/commands/cancel-replacement/cancel-replacement.handler';
+import { PromoteArtifactHandler } from './rollouts/commands/promote-artifact/promote-artifact.handler';
+import { ResumeReplacementHandler } from './rollouts/commands/resume-replacement/resume-replacement.handler';
+import { StartReplacementHandler } from './rollouts/commands/start-replacement/start-replacement.handler';
+import { UpdateSettingsHandler } from './rollouts/commands/update-settings/update-settings.handler';
+import { ReplacementProjection } from './rollouts/projections/replacement.projection';
+import { SettingsQueries } from './rollouts/queries/settings.queries';
+import { ReplacementStarter } from './rollouts/replacement.starter';
+import { RolloutsController } from './rollouts/rollouts.controller';
+import { ReplacementSaga } from './rollouts/sagas/replacement.saga';
 
 export interface WorkloadServiceDeps {
   config: WorkloadServiceConfig;
@@ -40,6 +51,8 @@ export interface WorkloadServiceDeps {
   readModels: ReadModelStore;
   imageCatalog: ImageCatalog | null;
   runtime: RuntimeDriver;
+  /** Base URL of the telemetry service's internal API, read when a replacement needs a sample (embedded mode knows it late). */
+  telemetryUrl: () => string;
 }
 
 @Module({})
@@ -48,7 +61,7 @@ export class WorkloadServiceModule {
     return {
       module: WorkloadServiceModule,
       imports: [CqrsModule.forRoot()],
-      controllers: [InternalController],
+      controllers: [InternalController, RolloutsController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },
@@ -61,12 +74,22 @@ export class WorkloadServiceModule {
         ArtifactProjection,
         IdentityProjection,
         ProtonProjection,
+        ReplacementProjection,
         {
           provide: PROJECTIONS,
-          // Order matters in a replay: workloads read their artifact's summary, protons their workload.
-          useFactory: (a: ArtifactProjection, w: WorkloadProjection, p: ProtonProjection, i: IdentityProjection) => [a, w, p, i],
-          inject: [ArtifactProjection, WorkloadProjection, ProtonProjection, IdentityProjection],
+          // Order matters in a replay: workloads read their artifact's summary, protons their workload, replacements both.
+          useFactory: (a: ArtifactProjection, w: WorkloadProjection, p: ProtonProjection, r: ReplacementProjection, i: IdentityProjection) => [a, w, p, r, i],
+          inject: [ArtifactProjection, WorkloadProjection, ProtonProjection, ReplacementProjection, IdentityProjection],
         },
+        { provide: ANALYSIS_CLIENT, useValue: new AnalysisClient(deps.telemetryUrl) },
+        ReplacementSaga,
+        ReplacementStarter,
+        SettingsQueries,
+        UpdateSettingsHandler,
+        StartReplacementHandler,
+        CancelReplacementHandler,
+        ResumeReplacementHandler,
+        PromoteArtifactHandler,
         OutboxRelay,
         LifecycleSaga,
         CommitPipeline,

@@ -52,6 +52,12 @@ const Schema = z.object({
   REPLICA_MAX_RESTARTS: z.coerce.number().int().min(0).default(5),
   /** What a graceful shutdown does with running replicas: stop them, or leave them to be adopted at the next start. */
   STOP_REPLICAS_ON_SHUTDOWN: BoolFlag.default(true),
+  /** The telemetry service's internal API: replacements judge their candidate by its request statistics. */
+  TELEMETRY_SERVICE_URL: z.string().url().default('http://127.0.0.1:8082'),
+  /** A replica retired by a rollout leaves the route table this long before it is stopped (> the gateway's route cache). */
+  REPLACEMENT_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2500),
+  /** Candidate replicas of a replacement must be ready within this, per batch; else the replacement errors. */
+  REPLACEMENT_READY_TIMEOUT_MS: z.coerce.number().int().min(500).default(120_000),
   /** PATH handed to replica processes (they never inherit the service's environment). */
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 });

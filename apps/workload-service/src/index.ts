@@ -23,6 +23,8 @@ import type { ReadModelStore } from './read-models/read-model-store';
 import { WorkloadProjection } from './workloads/projections/workload.projection';
 import { ProtonProjection } from './workloads/projections/proton.projection';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
+import { ReplacementProjection } from './rollouts/projections/replacement.projection';
+import { ReplacementSaga } from './rollouts/sagas/replacement.saga';
 import { imageRefusal, LocalProcessDriver, RuntimeDriver } from './runtime';
 
 export { loadConfig } from './config';
@@ -85,26 +87,32 @@ export async function createWorkloadService(options: {
   config: WorkloadServiceConfig;
   bus: MessageBus;
   logger?: LoggerService | false;
+  /** Embedded mode learns the telemetry service's URL after this service started. */
+  telemetryUrl?: () => string;
 }): Promise<WorkloadServiceHandle> {
   const logger = new Logger('WorkloadService');
   const storage = await openStorage(options.config);
   const { runtime, imageCatalog } = localRuntime(options.config);
   const app = await NestFactory.create<NestFastifyApplication>(
-    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog, runtime }),
+    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog, runtime, telemetryUrl: options.telemetryUrl ?? (() => options.config.TELEMETRY_SERVICE_URL) }),
     new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );
   await app.init();
-  for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(IdentityProjection)]) await p.init();
+  for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(ReplacementProjection), app.get(IdentityProjection)]) await p.init();
   const pipeline = app.get(CommitPipeline);
   const caughtUp = await pipeline.catchUp();
   if (caughtUp > 0) logger.log(`projected ${caughtUp} commits left over from the last run`);
   await app.get(BootstrapAdminService).ensure();
   const lifecycle = app.get(LifecycleSaga);
-  await lifecycle.reconcile();
+  const replacements = app.get(ReplacementSaga);
+  // One recovery for both sagas: the runtime kills whatever neither wants.
+  await lifecycle.reconcile(await replacements.desiredProtons());
+  await replacements.start();
   const outbox = app.get(OutboxRelay);
   pipeline.subscribe(outbox);
   pipeline.subscribe(lifecycle);
+  pipeline.subscribe(replacements);
   outbox.start();
   const consumer = app.get(CommandConsumer);
   await consumer.start();
@@ -118,6 +126,7 @@ export async function createWorkloadService(options: {
     close: async () => {
       await consumer.stop();
       await outbox.stop();
+      await replacements.shutdown();
       await lifecycle.shutdown();
       await app.close();
       await storage.close();

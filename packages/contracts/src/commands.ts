@@ -3,6 +3,7 @@ import { InputArtifact, PatchArtifactBody } from './artifact';
 import { DomainError } from './errors';
 import { Actor, CreateGroupBody, CreateUserBody } from './identity';
 import { Id, IsoTime } from './ids';
+import { StartReplacementBody, UpdateSettingsBody } from './replacement';
 import { CreateWorkloadBody, UpdateWorkloadBody } from './workload';
 
 /**
@@ -23,6 +24,12 @@ export const CommandBody = z.discriminatedUnion('name', [
     startTime: IsoTime.nullable(),
     endTime: IsoTime.nullable(),
   }),
+  /** `replacementId` and `candidateProtonId` are chosen by the gateway so a retried request (Idempotency-Key) names the same ones. */
+  z.object({ name: z.literal('UpdateSettings'), workloadId: Id, replacementId: Id, candidateProtonId: Id, input: UpdateSettingsBody }),
+  z.object({ name: z.literal('StartReplacement'), workloadId: Id, replacementId: Id, candidateProtonId: Id, input: StartReplacementBody }),
+  z.object({ name: z.literal('CancelReplacement'), workloadId: Id }),
+  z.object({ name: z.literal('ResumeReplacement'), workloadId: Id }),
+  z.object({ name: z.literal('PromoteArtifact'), workloadId: Id }),
   z.object({ name: z.literal('CreateArtifact'), artifactId: Id, input: InputArtifact }),
   z.object({ name: z.literal('UpdateArtifact'), artifactId: Id, input: PatchArtifactBody }),
   z.object({ name: z.literal('DeleteArtifact'), artifactId: Id }),

@@ -7,3 +7,4 @@ export * from './messages';
 export * from './runtime';
 export * from './topics';
 export * from './workload';
+export * from './replacement';

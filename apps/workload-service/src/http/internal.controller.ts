@@ -10,7 +10,7 @@ import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-stor
 import { ProtonQueries } from '../workloads/queries/proton.queries';
 import { WorkloadListQuery, WorkloadQueries } from '../workloads/queries/workload.queries';
 
-const Paging = z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(10) });
+export const Paging = z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(10) });
 
 /**
  * Internal query API, for the gateway only (loopback or a private network). The gateway has
@@ -115,13 +115,13 @@ function up(ok: boolean) {
   return ok ? 'ok' : 'down';
 }
 
-function actorOf(header: string | undefined): Actor {
+export function actorOf(header: string | undefined): Actor {
   if (!header) throw new Error('missing x-wcp-actor');
   return Actor.parse(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')));
 }
 
 
-function answer<T extends object>(reply: FastifyReply, value: T | DomainError): T | DomainError {
+export function answer<T extends object>(reply: FastifyReply, value: T | DomainError): T | DomainError {
   if ('code' in value && 'kind' in value) reply.status(HTTP_STATUS_OF_KIND[value.kind]);
   return value;
 }

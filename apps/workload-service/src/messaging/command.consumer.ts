@@ -14,6 +14,11 @@ import { StartWorkloadCommand } from '../workloads/commands/start-workload/start
 import { ResetStatsCommand } from '../workloads/commands/reset-stats/reset-stats.command';
 import { StopWorkloadCommand } from '../workloads/commands/stop-workload/stop-workload.command';
 import { UpdateWorkloadCommand } from '../workloads/commands/update-workload/update-workload.command';
+import { CancelReplacementCommand } from '../rollouts/commands/cancel-replacement/cancel-replacement.command';
+import { PromoteArtifactCommand } from '../rollouts/commands/promote-artifact/promote-artifact.command';
+import { ResumeReplacementCommand } from '../rollouts/commands/resume-replacement/resume-replacement.command';
+import { StartReplacementCommand } from '../rollouts/commands/start-replacement/start-replacement.command';
+import { UpdateSettingsCommand } from '../rollouts/commands/update-settings/update-settings.command';
 
 const COMMANDS = {
   CreateWorkload: CreateWorkloadCommand,
@@ -22,6 +27,11 @@ const COMMANDS = {
   StartWorkload: StartWorkloadCommand,
   StopWorkload: StopWorkloadCommand,
   ResetStats: ResetStatsCommand,
+  UpdateSettings: UpdateSettingsCommand,
+  StartReplacement: StartReplacementCommand,
+  CancelReplacement: CancelReplacementCommand,
+  ResumeReplacement: ResumeReplacementCommand,
+  PromoteArtifact: PromoteArtifactCommand,
   CreateArtifact: CreateArtifactCommand,
   UpdateArtifact: UpdateArtifactCommand,
   DeleteArtifact: DeleteArtifactCommand,

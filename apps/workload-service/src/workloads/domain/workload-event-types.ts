@@ -20,6 +20,20 @@ export function toApiEvent(event: WorkloadEvent): { eventType: WorkloadEventType
       return { eventType: 'Stop Requested', details: {} };
     case 'workload.status-changed':
       return { eventType: 'Status Changed', details: { from: event.data.from, to: event.data.to, protonId: event.data.protonId, reason: event.data.reason } };
+    case 'workload.replacement-started':
+      return {
+        eventType: 'Replacement Started',
+        details: { replacementId: event.data.replacementId, strategy: event.data.strategy, candidateArtifactId: event.data.candidateArtifactId, candidateProtonId: event.data.candidateProtonId },
+      };
+    case 'workload.replacement-finished':
+      return {
+        eventType: event.data.outcome === 'completed' ? 'Replacement Completed' : event.data.outcome === 'errored' ? 'Replacement Errored' : 'Replacement Canceled',
+        details: { replacementId: event.data.replacementId, message: event.data.message, protonId: event.data.protonId },
+      };
+    case 'workload.settings-updated':
+      return { eventType: 'Settings Updated', details: { runtime: event.data.runtime, replacementId: event.data.replacementId } };
+    case 'workload.artifact-promoted':
+      return { eventType: 'Artifact Promoted', details: event.data };
     case 'workload.deleted':
       return { eventType: 'Workload Deleted', details: event.data.leftovers.length > 0 ? { leftoverProtons: event.data.leftovers } : {} };
   }

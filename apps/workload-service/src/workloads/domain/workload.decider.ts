@@ -30,6 +30,8 @@ export type WorkloadState =
       roles: Record<string, ShareRole>;
       status: WorkloadStatus;
       protonId: string | null;
+      /** The replacement in progress, if any: one at a time. */
+      replacement: { id: string; candidateProtonId: string } | null;
     };
 
 export const initialWorkloadState: WorkloadState = { kind: 'absent', version: 0 };
@@ -53,6 +55,7 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
         roles: { [d.creator.id]: 'OWNER' },
         status: 'stopped',
         protonId: null,
+        replacement: null,
       };
     }
     case 'workload.updated':
@@ -71,6 +74,20 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
         : { ...state, version };
     case 'workload.deleted':
       return state.kind === 'active' ? { kind: 'deleted', id: state.id, artifactId: state.artifactId, version } : { ...state, version };
+    case 'workload.replacement-started':
+      return state.kind === 'active' ? { ...state, replacement: { id: event.data.replacementId, candidateProtonId: event.data.candidateProtonId }, version } : { ...state, version };
+    case 'workload.replacement-finished': {
+      if (state.kind !== 'active') return { ...state, version };
+      const d = event.data;
+      if (d.outcome !== 'completed') return { ...state, replacement: null, version };
+      // The candidate was ready when it took over; a stopped workload only changed its settings.
+      const took = d.protonId !== null && ACTIVE_STATUSES.includes(state.status);
+      return { ...state, replacement: null, artifactId: d.artifactId, runtime: d.runtime, protonId: took ? d.protonId : state.protonId, status: took ? 'running' : state.status, version };
+    }
+    case 'workload.settings-updated':
+      return state.kind === 'active' ? { ...state, runtime: event.data.runtime, version } : { ...state, version };
+    case 'workload.artifact-promoted':
+      return { ...state, version };
   }
 }
 
@@ -244,4 +261,76 @@ export function decideResetStats(
   const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
   if ('code' in w) return w;
   return { events: [{ type: 'workload.stats-reset', schemaVersion: 1, data: window }], result: { accepted: true, message: 'Statistics reset.' } };
+}
+
+export type ReplacementPlan = Extract<WorkloadEvent, { type: 'workload.replacement-started' }>['data'];
+
+/**
+ * A replacement (settings PATCH or new artifact) takes the workload's lock: one at a time
+ * (409), on a running workload. A stopped or errored workload has nothing to roll: its
+ * settings change at once and the next start uses them.
+ */
+export function decideStartReplacement(state: WorkloadState, actor: Actor, workloadId: string, plan: ReplacementPlan): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
+  if ('code' in w) return w;
+  if (w.replacement) {
+    if (w.replacement.id === plan.replacementId) return { events: [], result: { accepted: true, message: 'Replacement already started.' } };
+    return domainError('conflict', 'REPLACEMENT_IN_PROGRESS', `Replacement ${w.replacement.id} is in progress; cancel it or wait until it ends.`);
+  }
+  if (w.status === 'submitted' || w.status === 'provisioning' || w.status === 'launching') {
+    return domainError('conflict', 'WORKLOAD_STARTING', 'The workload is starting; replace it once it runs.');
+  }
+  if (w.status === 'stopping') return domainError('conflict', 'WORKLOAD_STOPPING', 'The workload is stopping; change it once it has stopped.');
+  const started: WorkloadEvent = { type: 'workload.replacement-started', schemaVersion: 1, data: plan };
+  if (w.status === 'running' && w.protonId) return { events: [started], result: { accepted: true, message: 'Replacement started.' } };
+  return {
+    events: [started, ...finishEvents(plan, 'completed', 'The workload is not running: the new settings apply at its next start.', null)],
+    result: { accepted: true, message: 'Settings applied; the workload is not running.' },
+  };
+}
+
+function finishEvents(plan: ReplacementPlan, outcome: 'completed' | 'errored' | 'canceled', message: string | null, protonId: string | null): WorkloadEvent[] {
+  const finished: WorkloadEvent = {
+    type: 'workload.replacement-finished',
+    schemaVersion: 1,
+    data: { replacementId: plan.replacementId, outcome, message, protonId, artifactId: plan.candidateArtifactId, runtime: plan.runtime },
+  };
+  if (outcome !== 'completed') return [finished];
+  return [finished, { type: 'workload.settings-updated', schemaVersion: 1, data: { runtime: plan.runtime, replacementId: plan.replacementId } }];
+}
+
+/** The saga's last word on a replacement; a repeat (or a replacement the workload no longer holds) changes nothing. */
+export function decideFinishReplacement(
+  state: WorkloadState,
+  plan: ReplacementPlan,
+  outcome: 'completed' | 'errored' | 'canceled',
+  message: string | null,
+): WorkloadEvent[] {
+  if (state.kind !== 'active' || state.replacement?.id !== plan.replacementId) return [];
+  return finishEvents(plan, outcome, message, outcome === 'completed' ? plan.candidateProtonId : null);
+}
+
+/**
+ * Promote: the running draft artifact becomes locked (version assigned by the caller) and the
+ * statistics start afresh, recorded as a Stats Reset. 422 when there is nothing to promote.
+ */
+export function decidePromote(
+  state: WorkloadState,
+  actor: Actor,
+  workloadId: string,
+  artifact: { status: 'draft' | 'locked' } | null,
+  version: () => number,
+): Decision<WorkloadEvent> | DomainError {
+  const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);
+  if ('code' in w) return w;
+  if (w.replacement) return domainError('validation', 'REPLACEMENT_IN_PROGRESS', 'A replacement is in progress; promote once it has ended.');
+  if (w.status !== 'running' || !w.protonId) return domainError('validation', 'NO_ACTIVE_PROTON', 'The workload has no running proton to promote.');
+  if (!artifact || artifact.status !== 'draft') return domainError('validation', 'ARTIFACT_NOT_DRAFT', `Artifact ${w.artifactId} is not a draft; only a draft can be promoted.`);
+  return {
+    events: [
+      { type: 'workload.artifact-promoted', schemaVersion: 1, data: { artifactId: w.artifactId, version: version() } },
+      { type: 'workload.stats-reset', schemaVersion: 1, data: { protonId: null, startTime: null, endTime: null } },
+    ],
+    result: { accepted: true, message: 'Artifact promoted.' },
+  };
 }

@@ -1,4 +1,4 @@
-import type { Importance, RuntimeSettings, Tag, WorkloadStatus } from '@wcp/contracts';
+import type { Importance, ReplacementConfigSettings, ReplacementStrategy, RuntimeSettings, Tag, WorkloadStatus } from '@wcp/contracts';
 
 /**
  * Events of the `workload-<id>` stream. Stored types are explicit strings with a schema
@@ -40,6 +40,35 @@ export type WorkloadEvent =
     }
   | { type: 'workload.proton-errored'; schemaVersion: 1; data: { protonId: string; reason: string } }
   | { type: 'workload.stats-reset'; schemaVersion: 1; data: { protonId: string | null; startTime: string | null; endTime: string | null } }
-  | { type: 'workload.deleted'; schemaVersion: 1; data: { leftovers: string[] } };
+  | { type: 'workload.deleted'; schemaVersion: 1; data: { leftovers: string[] } }
+  /**
+   * A replacement holds the workload until it finishes (one at a time). The event carries the
+   * whole plan, so the replacement's own stream can be (re)created from it after a crash.
+   */
+  | {
+      type: 'workload.replacement-started';
+      schemaVersion: 1;
+      data: {
+        replacementId: string;
+        origin: 'settings' | 'artifact';
+        strategy: ReplacementStrategy;
+        config: ReplacementConfigSettings;
+        candidateArtifactId: string;
+        candidateProtonId: string;
+        previousProtonId: string | null;
+        runtime: RuntimeSettings;
+        targetReplicas: number;
+        previousReplicas: number;
+        readyDeadline: string;
+      };
+    }
+  /** `completed`: the candidate is the workload's proton, with its artifact and runtime. */
+  | {
+      type: 'workload.replacement-finished';
+      schemaVersion: 1;
+      data: { replacementId: string; outcome: 'completed' | 'errored' | 'canceled'; message: string | null; protonId: string | null; artifactId: string; runtime: RuntimeSettings };
+    }
+  | { type: 'workload.settings-updated'; schemaVersion: 1; data: { runtime: RuntimeSettings; replacementId: string } }
+  | { type: 'workload.artifact-promoted'; schemaVersion: 1; data: { artifactId: string; version: number } };
 
 export type WorkloadEventType = WorkloadEvent['type'];

@@ -76,6 +76,14 @@ export class ProtonProjection implements Projection {
         });
         return;
       }
+      case 'workload.replacement-finished': {
+        if (event.data.outcome !== 'completed' || !event.data.protonId) return;
+        const candidate = await this.store.get<ProtonDoc>(PROTONS, event.data.protonId);
+        if (!candidate || candidate.role === 'active') return;
+        await this.store.setWhere(PROTONS, { workloadId, role: 'active' }, { role: null, status: 'stopped', updatedAt: stored.occurredAt });
+        await this.store.put(PROTONS, { ...candidate, role: 'active', status: 'running', runningSince: candidate.runningSince ?? stored.occurredAt, updatedAt: stored.occurredAt });
+        return;
+      }
       case 'workload.deleted':
         for (const p of await this.store.find<ProtonDoc>(PROTONS, { workloadId })) await this.store.delete(PROTONS, p._id);
         return;

@@ -6,6 +6,7 @@ import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-s
 import type { ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import type { ArtifactEvent } from '../../artifacts/domain/artifact.events';
 import { toApiEvent } from '../domain/workload-event-types';
+import { ACTIVE_STATUSES } from '../domain/workload.decider';
 import type { WorkloadEvent } from '../domain/workload.events';
 
 export interface WorkloadDoc {
@@ -137,6 +138,27 @@ export class WorkloadProjection implements Projection {
       case 'workload.deleted':
         await this.store.delete(WORKLOADS, workloadId);
         return;
+      case 'workload.replacement-started': {
+        const d = event.data;
+        next.replacement = { id: d.replacementId, status: 'submitted', strategy: d.strategy, candidateArtifactId: d.candidateArtifactId, candidateProtonIds: [d.candidateProtonId], message: null, updatedAt: stored.occurredAt };
+        break;
+      }
+      case 'workload.settings-updated':
+        next.runtime = event.data.runtime;
+        break;
+      case 'workload.replacement-finished': {
+        const d = event.data;
+        if (d.outcome !== 'completed') break;
+        next.replacement = null;
+        next.runtime = d.runtime;
+        if (d.artifactId !== next.artifactId) {
+          const artifact = await this.store.get<ArtifactDoc>('artifacts', d.artifactId);
+          next.artifactId = d.artifactId;
+          if (artifact) next.artifact = artifact.summary;
+        }
+        if (d.protonId && (ACTIVE_STATUSES as string[]).includes(next.status)) Object.assign(next, { protonId: d.protonId, status: 'running' });
+        break;
+      }
       default:
         break;
     }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Actor, DomainError, domainError, isDomainError } from '@wcp/contracts';
 import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import { ProtonSnapshot, RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
+import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { visibleWorkload } from './workload.queries';
 
@@ -19,10 +20,18 @@ export interface ProtonDto {
   updatedAt: string;
 }
 
+type Route = { replica: string; url: string; protonId: string };
+
+/**
+ * The data plane's route table: ready replicas of the active proton, and during a replacement
+ * what the rollout routes — both protons' replicas mixed (rolling), or a weighted `candidate`
+ * share (canary, blue/green).
+ */
 export interface ReplicaRoutes {
   workloadId: string;
   protonId: string | null;
-  replicas: Array<{ replica: string; url: string }>;
+  replicas: Route[];
+  candidate: { protonId: string; percent: number; replicas: Route[] } | null;
 }
 
 /** Protons of a workload, their live status details, and the data plane's routes. */
@@ -56,12 +65,32 @@ export class ProtonQueries {
   async routes(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes | DomainError> {
     const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_INVOKE');
     if (isDomainError(workload)) return workload;
-    const target = protonId ?? workload.protonId;
-    if (protonId && !(await this.store.get<ProtonDoc>(PROTONS, protonId))) {
-      return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
+    if (protonId) {
+      if (!(await this.store.get<ProtonDoc>(PROTONS, protonId))) {
+        return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
+      }
+      return { workloadId, protonId, replicas: this.ready(protonId), candidate: null };
     }
-    const replicas = target ? this.driver.readyEndpoints(target).map((e) => ({ replica: e.replica, url: e.url })) : [];
-    return { workloadId, protonId: target, replicas };
+    const summary = workload.replacement as { id: string } | null;
+    const rollout = summary ? (await this.store.get<ReplacementDoc>(REPLACEMENTS, summary.id))?.state : undefined;
+    const active = workload.protonId;
+    if (!rollout || rollout.rolledBack || rollout.previousProtonId !== active) {
+      return { workloadId, protonId: active, replicas: active ? this.ready(active) : [], candidate: null };
+    }
+    // Completed, and the workload has not switched over yet: the candidate is the proton now.
+    if (rollout.status === 'completed') return { workloadId, protonId: rollout.candidateProtonId, replicas: this.ready(rollout.candidateProtonId), candidate: null };
+    const previous = active ? this.ready(active, rollout.previousRoutable) : [];
+    const candidate = this.ready(rollout.candidateProtonId);
+    if (rollout.strategy === 'rolling') return { workloadId, protonId: active, replicas: [...previous, ...candidate], candidate: null };
+    return { workloadId, protonId: active, replicas: previous, candidate: { protonId: rollout.candidateProtonId, percent: rollout.candidatePercent, replicas: candidate } };
+  }
+
+  /** Ready replicas of a proton; with `routable`, only those a rollout has not retired (index below it). */
+  private ready(protonId: string, routable = Number.POSITIVE_INFINITY): Route[] {
+    return this.driver
+      .readyEndpoints(protonId)
+      .filter((e) => replicaIndex(e.replica) < routable)
+      .map((e) => ({ replica: e.replica, url: e.url, protonId }));
   }
 
   private async proton(workloadId: string, protonId: string, actor: Actor): Promise<ProtonDoc | DomainError> {
@@ -71,6 +100,11 @@ export class ProtonQueries {
     if (!proton || proton.workloadId !== workloadId) return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
     return proton;
   }
+}
+
+/** Replica names end in their index (`<protonId>-<n>`). */
+function replicaIndex(name: string): number {
+  return Number(name.slice(name.lastIndexOf('-') + 1));
 }
 
 function render(p: ProtonDoc): ProtonDto {

@@ -8,6 +8,7 @@ import type { Commit } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import { ProtonSpec, RUNTIME_DRIVER, RuntimeDriver, RuntimeEvent } from '../../runtime';
 import { ACTIVE_STATUSES, decideRuntimeFact, decideStatus, evolveWorkload, initialWorkloadState } from '../domain/workload.decider';
+import { protonSpecOf } from '../domain/proton-spec';
 import type { WorkloadEvent } from '../domain/workload.events';
 import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
 
@@ -34,8 +35,12 @@ export class LifecycleSaga implements CommitListener {
     private readonly repository: AggregateRepository,
   ) {}
 
-  /** At boot, after projections caught up: make the runtime match the event store. */
-  async reconcile(): Promise<void> {
+  /**
+   * At boot, after projections caught up: make the runtime match the event store. `rollouts`
+   * are the protons replacements in progress want (candidates, and previous protons at their
+   * rollout's replica count); they win over the workload's own count.
+   */
+  async reconcile(rollouts: ProtonSpec[] = []): Promise<void> {
     this.unsubscribe = this.driver.onEvent((e) => this.onRuntimeEvent(e));
     const workloads = await this.readModels.find<WorkloadDoc>(WORKLOADS, { status: { $in: [...ACTIVE_STATUSES, 'stopping'] } });
     const desired: ProtonSpec[] = [];
@@ -49,7 +54,9 @@ export class LifecycleSaga implements CommitListener {
         stopping.push(w);
       }
     }
-    await this.driver.recover(desired);
+    const byProton = new Map(desired.map((spec) => [spec.protonId, spec]));
+    for (const spec of rollouts) byProton.set(spec.protonId, spec);
+    await this.driver.recover([...byProton.values()]);
     for (const w of stopping) this.enqueue(w._id, () => this.stop(w._id, w.protonId!));
     if (desired.length + stopping.length > 0) this.logger.log(`reconciled: ${desired.length} protons running, ${stopping.length} stopping`);
   }
@@ -145,14 +152,11 @@ export class LifecycleSaga implements CommitListener {
     });
   }
 
-  /** The proton spec of a workload: its first container group, replicas from the runtime settings. */
+  /** The proton spec of a workload's active proton. */
   private async specFor(workload: WorkloadDoc): Promise<ProtonSpec | null> {
+    if (!workload.protonId) return null;
     const artifact = await this.readModels.get<ArtifactDoc>(ARTIFACTS, workload.artifactId);
-    const group = workload.runtime.containerGroups[0];
-    const specGroup = artifact?.spec.containerGroups.find((g) => g.name === group?.name) ?? artifact?.spec.containerGroups[0];
-    if (!group || !specGroup || !workload.protonId) return null;
-    const replicas = group.replicaCount ?? Math.max(1, group.autoscaling?.minReplicaCount ?? 1);
-    return { protonId: workload.protonId, workloadId: workload._id, replicas, containers: specGroup.containers };
+    return protonSpecOf(artifact, workload.runtime, { protonId: workload.protonId, workloadId: workload._id });
   }
 
   private enqueue(workloadId: string, work: () => Promise<void>): void {

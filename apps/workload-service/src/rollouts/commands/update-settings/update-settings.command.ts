@@ -1,0 +1,3 @@
+import { EnvelopeCommand } from '../../../messaging/envelope.command';
+
+export class UpdateSettingsCommand extends EnvelopeCommand<'UpdateSettings'> {}

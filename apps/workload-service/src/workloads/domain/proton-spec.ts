@@ -1,0 +1,28 @@
+import type { Container, RuntimeSettings } from '@wcp/contracts';
+
+/** What the runtime needs of an artifact to run one of its groups. */
+export interface ArtifactSpecOf {
+  spec: { containerGroups: Array<{ name: string; containers: Container[] }> };
+}
+
+/** Replicas a runtime asks for: the fixed count, or the autoscaling floor (at least one until scale to zero exists). */
+export function replicasOf(runtime: RuntimeSettings): number {
+  const group = runtime.containerGroups[0];
+  return group?.replicaCount ?? Math.max(1, group?.autoscaling?.minReplicaCount ?? 1);
+}
+
+/**
+ * The proton spec of a runtime on an artifact: its first container group (the local runtime
+ * runs one group per proton), with `replicas` unless the caller overrides the count.
+ */
+export function protonSpecOf(
+  artifact: ArtifactSpecOf | null,
+  runtime: RuntimeSettings,
+  ids: { protonId: string; workloadId: string },
+  replicas = replicasOf(runtime),
+): { protonId: string; workloadId: string; replicas: number; containers: Container[] } | null {
+  const group = runtime.containerGroups[0];
+  const specGroup = artifact?.spec.containerGroups.find((g) => g.name === group?.name) ?? artifact?.spec.containerGroups[0];
+  if (!group || !specGroup) return null;
+  return { ...ids, replicas, containers: specGroup.containers };
+}
