@@ -16,6 +16,8 @@ const Schema = z
     KAFKA_CLIENT_ID: z.string().min(1).default('telemetry-service'),
     /** Consumer group of the request-record consumer. */
     KAFKA_GROUP_ID: z.string().min(1).default('telemetry-service.requests'),
+    /** Consumer group of the replica-log consumer. */
+    KAFKA_LOGS_GROUP_ID: z.string().min(1).default('telemetry-service.logs'),
     /** A ClickHouse server (HTTP interface). Unset: embedded chDB at CHDB_PATH. */
     CLICKHOUSE_URL: z.url().optional(),
     CLICKHOUSE_USER: z.string().optional(),
@@ -28,7 +30,12 @@ const Schema = z
     DATA_DIR: z.string().min(1).default('./.data'),
     /** chDB data directory; default `<DATA_DIR>/clickhouse`. One per process (libchdb binds one). */
     CHDB_PATH: z.string().min(1).optional(),
-    /** The batched writer flushes when it holds this many rows... */
+    /**
+     * Replica logs are kept this many days after their timestamp (table TTL). Applied at boot:
+     * a changed value alters the table's TTL, which then also acts on lines already stored.
+     */
+    LOGS_TTL_DAYS: PositiveInt.max(3650).default(7),
+    /** Each batched writer (one per table) flushes when it holds this many rows... */
     FLUSH_SIZE: PositiveInt.default(10_000),
     /** ...or this long after its oldest row was buffered, whichever comes first. */
     FLUSH_INTERVAL_MS: PositiveInt.default(1_000),
@@ -38,6 +45,7 @@ const Schema = z
     port: env.INTERNAL_PORT,
     kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, namespace: env.KAFKA_NAMESPACE } : undefined,
     groupId: env.KAFKA_GROUP_ID,
+    logs: { groupId: env.KAFKA_LOGS_GROUP_ID, ttlDays: env.LOGS_TTL_DAYS },
     clickhouse: {
       url: env.CLICKHOUSE_URL,
       username: env.CLICKHOUSE_USER,

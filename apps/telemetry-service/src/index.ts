@@ -5,21 +5,27 @@ import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MessageBus } from '@wcp/messaging';
+import { BatchedWriter } from './clickhouse/batched.writer';
 import { createClickHouseClient } from './clickhouse/clickhouse.client';
 import { migrate } from './clickhouse/schema.migrator';
 import type { TelemetryConfig } from './config';
 import { RequestRecordConsumer } from './ingestion/request-record.consumer';
 import type { RequestRow } from './ingestion/request-row';
-import { RequestWriter } from './ingestion/request.writer';
+import { LogBatchConsumer } from './logs/log-batch.consumer';
+import type { LogRow } from './logs/log-row';
+import { applyLogsTtl } from './logs/logs.retention';
+import { LogsRepository } from './logs/logs.repository';
+import { LogsService } from './logs/logs.service';
 import { StatsRepository } from './stats/stats.repository';
 import { StatsService } from './stats/stats.service';
 import { TelemetryModule } from './telemetry.module';
 
 export { loadTelemetryConfig, type TelemetryConfig } from './config';
+export type { LogPage } from './logs/logs.service';
 export type { RequestStats, SeriesBody, StatsBody, SummaryStats } from './stats/stats.service';
 
 export interface TelemetryServiceOptions {
-  /** Where request records come from; owned by the caller (not closed by `close()`). */
+  /** Where request records and log batches come from; owned by the caller (not closed by `close()`). */
   bus: MessageBus;
   config: TelemetryConfig;
   /** Clock (epoch ms) for default periods and ingestion time; tests pass a fake one. */
@@ -31,7 +37,7 @@ export interface TelemetryService {
   app: INestApplication;
   /** Base URL of the internal API, with the real port when config.port is 0. */
   url: string;
-  /** Stops consuming, flushes the writer, closes HTTP and ClickHouse. Idempotent. */
+  /** Stops consuming, flushes the writers, closes HTTP and ClickHouse. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -43,9 +49,10 @@ export function insertRequests(client: ClickHouseClient, db: string) {
 }
 
 /**
- * Boots the telemetry service in this process: migrations, the internal HTTP API on
- * config.host:config.port, then the request-record consumer. The same code runs embedded (an
- * InProcessBus and chDB) and distributed (KafkaBus, see main.ts; a server via CLICKHOUSE_URL).
+ * Boots the telemetry service in this process: migrations and the logs TTL, the internal HTTP
+ * API on config.host:config.port, then the request-record and log-batch consumers. The same
+ * code runs embedded (an InProcessBus and chDB) and distributed (KafkaBus, see main.ts; a
+ * server via CLICKHOUSE_URL).
  */
 export async function createTelemetryService(options: TelemetryServiceOptions): Promise<TelemetryService> {
   const { bus, config } = options;
@@ -55,12 +62,14 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
   const client = createClickHouseClient(config.clickhouse);
   let app: NestFastifyApplication | undefined;
   let consumer: RequestRecordConsumer | undefined;
-  let writer: RequestWriter | undefined;
+  let logConsumer: LogBatchConsumer | undefined;
+  let writer: BatchedWriter<RequestRow> | undefined;
+  let logWriter: BatchedWriter<LogRow> | undefined;
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
-      await consumer?.stop();
-      await writer?.close();
+      await Promise.all([consumer?.stop(), logConsumer?.stop()]);
+      await Promise.all([writer?.close(), logWriter?.close()]);
       await app?.close();
       await client.close();
     })();
@@ -68,21 +77,23 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
   };
   try {
     await migrate(client, db);
-    writer = new RequestWriter(insertRequests(client, db), config.writer);
+    if (await applyLogsTtl(client, db, config.logs.ttlDays)) logger.log(`logs TTL set to ${config.logs.ttlDays} days`);
+    writer = new BatchedWriter(insertRequests(client, db), config.writer);
+    const logs = new LogsRepository(client, db);
+    logWriter = new BatchedWriter((rows: LogRow[]) => logs.insert(rows), config.writer);
     const stats = new StatsService(new StatsRepository(client, db), now);
     app = await NestFactory.create<NestFastifyApplication>(
-      TelemetryModule.register(stats),
+      TelemetryModule.register(stats, new LogsService(logs)),
       new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 8 * 1024 * 1024 }),
       { logger: options.logLevels ?? ['error', 'warn'] },
     );
     await app.listen(config.port, config.host);
     const { port } = app.getHttpServer().address() as AddressInfo;
-    consumer = new RequestRecordConsumer(bus, writer, {
-      groupId: config.groupId,
-      now,
-      log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
-    });
+    const log = (level: 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : logger.warn(message));
+    consumer = new RequestRecordConsumer(bus, writer, { groupId: config.groupId, now, log });
+    logConsumer = new LogBatchConsumer(bus, logWriter, { groupId: config.logs.groupId, log });
     await consumer.start();
+    await logConsumer.start();
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     return { app, url: `http://${host}:${port}`, close };
   } catch (error) {

@@ -6,9 +6,10 @@ import { loadTelemetryConfig } from './config';
 import { createTelemetryService } from './index';
 
 /**
- * Distributed mode: request records from Kafka (KAFKA_BROKERS), ClickHouse from CLICKHOUSE_URL
- * or chDB. SIGTERM/SIGINT: stop consuming, flush the writer, close HTTP and ClickHouse, then
- * the bus. Without KAFKA_BROKERS it runs on an in-process bus (useful only for poking the API).
+ * Distributed mode: request records and log batches from Kafka (KAFKA_BROKERS), ClickHouse from
+ * CLICKHOUSE_URL or chDB. SIGTERM/SIGINT: stop consuming, flush the writers, close HTTP and
+ * ClickHouse, then the bus. Without KAFKA_BROKERS it runs on an in-process bus (useful only for
+ * poking the API).
  */
 async function main(): Promise<void> {
   const logger = new Logger('telemetry');
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
         topics: [
           { topic: Topics.requests, partitions: 6 },
           { topic: Topics.requestsDeadLetter, partitions: 1 },
+          { topic: Topics.logs, partitions: 6 },
+          { topic: Topics.logsDeadLetter, partitions: 1 },
         ],
         log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
       })

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Topics } from '@wcp/contracts';
 import { InProcessBus, type BusMessage } from '@wcp/messaging';
+import { BatchedWriter } from '../clickhouse/batched.writer';
 import { createClickHouseClient } from '../clickhouse/clickhouse.client';
 import { migrate } from '../clickhouse/schema.migrator';
 import { createTelemetryService, insertRequests } from '../index';
@@ -8,7 +9,6 @@ import { refAggregate, refDedup, refSelect, seeded, type RefRecord } from '../te
 import { getJson, testConfig, toMessage, waitFor, workloadId } from '../testing/telemetry-test-env';
 import { RequestRecordConsumer } from './request-record.consumer';
 import type { RequestRow } from './request-row';
-import { RequestWriter } from './request.writer';
 
 /**
  * Ingestion guarantees on the real engine: malformed records are dead-lettered without blocking,
@@ -68,9 +68,9 @@ afterAll(async () => {
 it('migrations are tracked and idempotent', async () => {
   expect(await migrate(client, DB)).toEqual([]);
   const rs = await client.query({ query: `SELECT id FROM ${DB}.schema_migrations FINAL ORDER BY id`, format: 'JSONEachRow' });
-  expect((await rs.json<{ id: string }>()).map((r) => r.id)).toEqual(['001-requests', '002-stats-resets']);
+  expect((await rs.json<{ id: string }>()).map((r) => r.id)).toEqual(['001-requests', '002-stats-resets', '003-logs']);
   await client.command({ query: `DROP DATABASE IF EXISTS ingestion_fresh` });
-  expect(await migrate(client, 'ingestion_fresh')).toEqual(['001-requests', '002-stats-resets']);
+  expect(await migrate(client, 'ingestion_fresh')).toEqual(['001-requests', '002-stats-resets', '003-logs']);
   expect(await migrate(client, 'ingestion_fresh')).toEqual([]);
 });
 
@@ -118,7 +118,7 @@ it('a crash mid-batch after a partial flush, then a restart with redelivery, kee
   const insert = insertRequests(client, DB);
   let calls = 0;
   let stopped: Promise<void> | null = null;
-  const writer = new RequestWriter(async (rows: RequestRow[]) => {
+  const writer = new BatchedWriter(async (rows: RequestRow[]) => {
     calls += 1;
     if (calls === 2 || calls === 6) {
       await insert(rows.slice(0, Math.floor(rows.length / 2)));
@@ -157,7 +157,7 @@ it('close() flushes what the writer holds (graceful shutdown)', async () => {
   const bus = new InProcessBus();
   // A long interval and a large size: only close() can flush these rows.
   const service = await createTelemetryService({ bus, config: testConfig(DB, { FLUSH_SIZE: '100000', FLUSH_INTERVAL_MS: '600000' }) });
-  const writer = new RequestWriter(insertRequests(client, DB), { flushSize: 100_000, flushIntervalMs: 600_000 });
+  const writer = new BatchedWriter(insertRequests(client, DB), { flushSize: 100_000, flushIntervalMs: 600_000 });
   const w = workloadId();
   const recs = records(w, 20, 3);
   const pending = writer.write(recs.map((r) => ({ ...toRow(r) })));

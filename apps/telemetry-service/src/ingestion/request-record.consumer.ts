@@ -1,7 +1,7 @@
 import { Topics } from '@wcp/contracts';
 import type { BusMessage, HandlerOutcome, MessageBus, Subscription } from '@wcp/messaging';
+import type { BatchedWriter, WriterFeeder } from '../clickhouse/batched.writer';
 import { parseRequestRecord, type RequestRow } from './request-row';
-import type { RequestWriter, WriterFeeder } from './request.writer';
 
 export interface RequestRecordConsumerOptions {
   groupId: string;
@@ -21,11 +21,11 @@ export interface RequestRecordConsumerOptions {
  */
 export class RequestRecordConsumer {
   private subscription: Subscription | null = null;
-  private feeder: WriterFeeder | null = null;
+  private feeder: WriterFeeder<RequestRow> | null = null;
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly writer: RequestWriter,
+    private readonly writer: BatchedWriter<RequestRow>,
     private readonly options: RequestRecordConsumerOptions,
   ) {}
 

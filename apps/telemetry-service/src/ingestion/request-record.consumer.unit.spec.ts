@@ -1,7 +1,7 @@
 import type { BusMessage, MessageBus } from '@wcp/messaging';
+import { BatchedWriter } from '../clickhouse/batched.writer';
 import { RequestRecordConsumer } from './request-record.consumer';
 import type { RequestRow } from './request-row';
-import { RequestWriter } from './request.writer';
 
 const valid = (id: string) => ({
   type: 'request.record', schemaVersion: 1, id, workloadId: 'a'.repeat(24), protonId: 'p', replica: 'r', method: 'GET', path: '/',
@@ -10,7 +10,7 @@ const valid = (id: string) => ({
 const msg = (value: unknown, offset: number): BusMessage => ({ topic: 't', key: 'k', value, headers: {}, partition: 0, offset: String(offset), timestamp: 0 });
 
 function setup(insert: (rows: RequestRow[]) => Promise<void>) {
-  const writer = new RequestWriter(insert, { flushSize: 100, flushIntervalMs: 10 });
+  const writer = new BatchedWriter(insert, { flushSize: 100, flushIntervalMs: 10 });
   return new RequestRecordConsumer({} as MessageBus, writer, { groupId: 'g', now: () => Date.parse('2026-03-02T00:00:00.000Z') });
 }
 

@@ -1,4 +1,5 @@
 import { domainError, isDomainError, type DomainError } from '@wcp/contracts';
+import { parseInput } from '../http/parse-input';
 import { bucketValue, EMPTY_AGGREGATE, isMetricName, METRIC_NAMES, periodMetrics, trend, type Aggregate, type PeriodMetrics } from './stats-metrics';
 import {
   RequestStatsBody,
@@ -7,7 +8,6 @@ import {
   StatsQuery,
   SummaryBody,
   WorkloadIdParam,
-  parseInput,
 } from './stats-query.schema';
 import type { Grouping, StatsRepository } from './stats.repository';
 import { bucketCount, bucketsOf, isoPeriod, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';

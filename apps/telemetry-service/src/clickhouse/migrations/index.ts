@@ -1,7 +1,8 @@
 import { requestsMigration } from './001-requests.migration';
 import { statsResetsMigration } from './002-stats-resets.migration';
+import { logsMigration } from './003-logs.migration';
 import type { Migration } from './migration';
 
 /** In order. Append only; never edit a migration that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [requestsMigration, statsResetsMigration];
+export const MIGRATIONS: readonly Migration[] = [requestsMigration, statsResetsMigration, logsMigration];
 export type { Migration } from './migration';

@@ -406,21 +406,21 @@ export function nextWake(s: PresentReplacement): string | null {
   return times.length ? times.sort()[0] : null;
 }
 
-export function replacementNotFound(workloadId: string): DomainError {
+export function replacementNotFound(): DomainError {
   return domainError('not_found', 'REPLACEMENT_NOT_FOUND', 'There is no active replacement for this workload.');
 }
 
 /** Cancel: possible until the candidate serves alone; then it is finished, not undone. */
-export function decideCancel(s: ReplacementState, workloadId: string): ReplacementEvent[] | DomainError {
-  if (s.kind !== 'present' || TERMINAL_REPLACEMENT_STATUSES.includes(s.status) || s.phase === 'rollback') return replacementNotFound(workloadId);
+export function decideCancel(s: ReplacementState): ReplacementEvent[] | DomainError {
+  if (s.kind !== 'present' || TERMINAL_REPLACEMENT_STATUSES.includes(s.status) || s.phase === 'rollback') return replacementNotFound();
   if (s.status === 'finalizing' && (s.strategy === 'rolling' || s.previousDesired === 0)) {
     return domainError('conflict', 'REPLACEMENT_FINALIZING', 'The previous proton is already retired; the replacement can no longer be canceled.');
   }
   return [startRollback('canceled', 'Canceled; the previous proton keeps serving.')];
 }
 
-export function decideResume(s: ReplacementState, workloadId: string): ReplacementEvent[] | DomainError {
-  if (s.kind !== 'present' || TERMINAL_REPLACEMENT_STATUSES.includes(s.status) || s.phase === 'rollback') return replacementNotFound(workloadId);
+export function decideResume(s: ReplacementState): ReplacementEvent[] | DomainError {
+  if (s.kind !== 'present' || TERMINAL_REPLACEMENT_STATUSES.includes(s.status) || s.phase === 'rollback') return replacementNotFound();
   if (!s.awaitingResume) return domainError('conflict', 'REPLACEMENT_NOT_PAUSED', 'The replacement is not waiting for a resume (only a canary step with pauseMinutes: null does).');
   return [{ type: 'replacement.resumed', schemaVersion: 1, data: {} }];
 }

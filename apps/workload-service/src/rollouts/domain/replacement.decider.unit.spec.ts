@@ -131,7 +131,7 @@ describe('replacement decider', () => {
     expect(s).toMatchObject({ status: 'finalizing', candidatePercent: 100, switchedAt: at(60_000), dueAt: at(180_000) });
     expect(desiredRuntime(s, 2, at(100_000)).previous).toBe(2);
     // Cancel during keep-old: an instant switch back.
-    const canceled = decideCancel(s, 'w1');
+    const canceled = decideCancel(s);
     expect(canceled).toEqual([expect.objectContaining({ type: 'replacement.rollback-started' })]);
     expect(desiredRuntime(s, 2, at(180_000)).previous).toBe('stopped');
     s = settle(s, { candidateReady: 2, previousStopped: true }, 180_000);
@@ -149,9 +149,9 @@ describe('replacement decider', () => {
     expect(s).toMatchObject({ candidatePercent: 50, step: 1, awaitingResume: true });
     s = settle(s, { candidateReady: 1, previousReady: 1 }, 600_000);
     expect(s.candidatePercent).toBe(50);
-    const resumed = decideResume(s, 'w1');
+    const resumed = decideResume(s);
     expect(resumed).toEqual([{ type: 'replacement.resumed', schemaVersion: 1, data: {} }]);
-    expect(decideResume(started('rolling', {}, 1, 1), 'w1')).toMatchObject({ code: 'REPLACEMENT_NOT_PAUSED' });
+    expect(decideResume(started('rolling', {}, 1, 1))).toMatchObject({ code: 'REPLACEMENT_NOT_PAUSED' });
     s = (resumed as ReplacementEvent[]).reduce<ReplacementState>((acc, e) => evolveReplacement(acc, { ...e, occurredAt: at(600_000) }), s) as PresentReplacement;
     s = settle(s, { candidateReady: 1, previousReady: 1, previousStopped: true }, 600_000);
     expect(s).toMatchObject({ status: 'completed', candidatePercent: 100 });
@@ -182,14 +182,14 @@ describe('replacement decider', () => {
 
   it('cancels to the previous proton; a rolling replacement whose previous proton is retired can no longer be canceled', () => {
     let s = settle(started('rolling', {}, 1, 1), {}, 0);
-    const events = decideCancel(s, 'w1') as ReplacementEvent[];
+    const events = decideCancel(s) as ReplacementEvent[];
     const canceled = events.reduce<ReplacementState>((acc, e) => evolveReplacement(acc, { ...e, occurredAt: at(1) }), s) as PresentReplacement;
     const done = settle(canceled, { candidateStopped: true, previousReady: 1 }, 1000);
     expect(done).toMatchObject({ status: 'canceled', rolledBack: true });
-    expect(decideCancel(done, 'w1')).toMatchObject({ code: 'REPLACEMENT_NOT_FOUND' });
+    expect(decideCancel(done)).toMatchObject({ code: 'REPLACEMENT_NOT_FOUND' });
     s = settle(s, { candidateReady: 1, previousReady: 1 }, 1000);
     s = settle(s, { candidateReady: 1 }, 5000);
     expect(s.status).toBe('finalizing');
-    expect(decideCancel(s, 'w1')).toMatchObject({ code: 'REPLACEMENT_FINALIZING' });
+    expect(decideCancel(s)).toMatchObject({ code: 'REPLACEMENT_FINALIZING' });
   });
 });

@@ -23,7 +23,7 @@ export class SettingsQueries {
     const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_READ_DETAILS');
     if (isDomainError(workload)) return workload;
     const latest = await this.latest(workloadId);
-    if (!latest || (!latest.open && latest.state.status === 'completed')) return replacementNotFound(workloadId);
+    if (!latest || (!latest.open && latest.state.status === 'completed')) return replacementNotFound();
     return this.render(latest);
   }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ARTIFACTS, ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import { accessRefusal, notFound } from '../domain/workload.decider';
+import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { WORKLOAD_EVENTS, WORKLOADS, WorkloadDoc, WorkloadEventDoc } from '../projections/workload.projection';
 import { renderWorkload, rolesOf, visibleTo } from './workload.renderer';
@@ -113,6 +114,8 @@ export class WorkloadQueries {
     if (artifact) data.push({ id: artifact._id, type: 'artifact', name: artifact.name, createdAt: artifact.createdAt });
     const protons = await this.store.find<ProtonDoc>(PROTONS, { workloadId }, { sort: [['createdAt', 1], ['_id', 1]] });
     for (const p of protons) data.push({ id: p._id, type: 'proton', name: p.name, createdAt: p.createdAt });
+    const replacements = await this.store.find<ReplacementDoc>(REPLACEMENTS, { workloadId }, { sort: [['createdAt', 1], ['_id', 1]] });
+    for (const r of replacements) data.push({ id: r._id, type: 'replacement', name: `${r.state.strategy} to ${r.state.candidateArtifactId}`, createdAt: r.createdAt });
     return { count: data.length, data };
   }
 

@@ -16,7 +16,7 @@ export class CancelReplacementHandler implements ICommandHandler<CancelReplaceme
     const { workloadId } = command.body;
     const w = requireAccess(await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload), command.actor, 'CAN_UPDATE', workloadId);
     if ('code' in w) return failure(w);
-    if (!w.replacement) return failure(replacementNotFound(workloadId));
+    if (!w.replacement) return failure(replacementNotFound());
     const id = w.replacement.id;
     const outcome = await this.repository.execute({
       streamId: `replacement-${id}`,
@@ -25,7 +25,7 @@ export class CancelReplacementHandler implements ICommandHandler<CancelReplaceme
       commitId: command.envelope.commandId,
       actor: command.actor,
       now: command.now,
-      decide: (state) => eventsOnly(decideCancel(state, workloadId)),
+      decide: (state) => eventsOnly(decideCancel(state)),
     });
     return outcome.ok ? this.starter.render(id) : failure(outcome.error);
   }

@@ -8,7 +8,7 @@ import { LifecycleSaga } from '../../sagas/lifecycle.saga';
 import { DeleteWorkloadCommand } from './delete-workload.command';
 
 /**
- * Delete: its proton is stopped, the workload goes, then its artifact is released. The release is idempotent by
+ * Delete: its protons (the active one, and a replacement's candidate) are stopped, the workload goes, then its artifact is released. The release is idempotent by
  * commit id, so a redelivery after a crash in between finishes it.
  */
 @CommandHandler(DeleteWorkloadCommand)
@@ -22,9 +22,11 @@ export class DeleteWorkloadHandler implements ICommandHandler<DeleteWorkloadComm
     const before = await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload);
     // Protons stop first (only for a delete that will be accepted); one that cannot be stopped is
     // reported, and the workload is deleted anyway.
-    let leftovers: string[] = [];
+    const leftovers: string[] = [];
     if (before.kind === 'active' && before.protonId && !('code' in decideDelete(before, command.actor, workloadId, []))) {
-      if (!(await this.lifecycle.stopNow(before.protonId))) leftovers = [before.protonId];
+      // A replacement's candidate goes too; the replacement saga sees the delete and closes it.
+      const protons = [before.protonId, ...(before.replacement ? [before.replacement.candidateProtonId] : [])];
+      for (const protonId of protons) if (!(await this.lifecycle.stopNow(protonId))) leftovers.push(protonId);
     }
     const deleted = await this.repository.execute({
       streamId: `workload-${workloadId}`,

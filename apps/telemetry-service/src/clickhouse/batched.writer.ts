@@ -1,5 +1,3 @@
-import type { RequestRow } from './request-row';
-
 export interface WriterOptions {
   /** Flush as soon as this many rows are buffered; also the largest single insert. */
   flushSize: number;
@@ -7,27 +5,27 @@ export interface WriterOptions {
   flushIntervalMs: number;
 }
 
-interface Pending {
-  rows: RequestRow[];
+interface Pending<Row> {
+  rows: Row[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 /** A source that blocks on its writes (a consumer that acknowledges only durable records). */
-export interface WriterFeeder {
-  write(rows: RequestRow[]): Promise<void>;
+export interface WriterFeeder<Row> {
+  write(rows: Row[]): Promise<void>;
   detach(): void;
 }
 
 /**
- * The one batched writer of the process. `write` resolves once the rows are in ClickHouse, so
+ * The one batched writer of a table (one instance per table per process). `write` resolves once the rows are in ClickHouse, so
  * callers acknowledge only durable data. A flush starts when the buffer reaches `flushSize`,
  * when `flushIntervalMs` has passed since its oldest row, on `close()`, or as soon as every
  * attached feeder is blocked in `write` (nothing more can arrive, so waiting out the interval
  * would only add latency). One flush runs at a time; rows that arrive meanwhile form the next.
  */
-export class RequestWriter {
-  private pending: Pending[] = [];
+export class BatchedWriter<Row> {
+  private pending: Pending<Row>[] = [];
   private pendingRows = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
@@ -36,11 +34,11 @@ export class RequestWriter {
   private closed = false;
 
   constructor(
-    private readonly insert: (rows: RequestRow[]) => Promise<void>,
+    private readonly insert: (rows: Row[]) => Promise<void>,
     private readonly options: WriterOptions,
   ) {}
 
-  write(rows: RequestRow[]): Promise<void> {
+  write(rows: Row[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('writer is closed'));
     if (rows.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve, reject) => this.pending.push({ rows, resolve, reject }));
@@ -49,7 +47,7 @@ export class RequestWriter {
     return done;
   }
 
-  feeder(): WriterFeeder {
+  feeder(): WriterFeeder<Row> {
     this.feeders += 1;
     let attached = true;
     return {

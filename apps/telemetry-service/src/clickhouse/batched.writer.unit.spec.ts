@@ -1,16 +1,18 @@
-import type { RequestRow } from './request-row';
-import { RequestWriter } from './request.writer';
+import { BatchedWriter } from './batched.writer';
 
-const row = (id: string) => ({ id }) as RequestRow;
+interface Row {
+  id: string;
+}
+const row = (id: string): Row => ({ id });
 const rows = (n: number, p = 'r') => Array.from({ length: n }, (_, i) => row(`${p}${i}`));
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe('RequestWriter', () => {
+describe('BatchedWriter', () => {
   afterEach(() => jest.useRealTimers());
 
   it('flushes on size, in inserts of at most flushSize rows', async () => {
     const inserts: number[] = [];
-    const w = new RequestWriter(async (r) => void inserts.push(r.length), { flushSize: 3, flushIntervalMs: 60_000 });
+    const w = new BatchedWriter<Row>(async (r) => void inserts.push(r.length), { flushSize: 3, flushIntervalMs: 60_000 });
     await w.write(rows(7));
     expect(inserts).toEqual([3, 3, 1]);
   });
@@ -18,7 +20,7 @@ describe('RequestWriter', () => {
   it('flushes on the interval when below the size', async () => {
     jest.useFakeTimers();
     const inserts: number[] = [];
-    const w = new RequestWriter(async (r) => void inserts.push(r.length), { flushSize: 100, flushIntervalMs: 1000 });
+    const w = new BatchedWriter<Row>(async (r) => void inserts.push(r.length), { flushSize: 100, flushIntervalMs: 1000 });
     const a = w.write(rows(2));
     const b = w.write(rows(3));
     await jest.advanceTimersByTimeAsync(999);
@@ -30,7 +32,7 @@ describe('RequestWriter', () => {
 
   it('flushes at once when every attached feeder is waiting', async () => {
     const inserts: number[] = [];
-    const w = new RequestWriter(async (r) => void inserts.push(r.length), { flushSize: 100, flushIntervalMs: 60_000 });
+    const w = new BatchedWriter<Row>(async (r) => void inserts.push(r.length), { flushSize: 100, flushIntervalMs: 60_000 });
     const f1 = w.feeder();
     const f2 = w.feeder();
     const a = f1.write(rows(2));
@@ -48,7 +50,7 @@ describe('RequestWriter', () => {
     const inserts: string[][] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const w = new RequestWriter(async (r) => {
+    const w = new BatchedWriter<Row>(async (r) => {
       inserts.push(r.map((x) => x.id));
       if (inserts.length === 1) await gate;
     }, { flushSize: 2, flushIntervalMs: 60_000 });
@@ -63,7 +65,7 @@ describe('RequestWriter', () => {
   it('rejects the writes of a failed flush, and close() flushes what is left', async () => {
     let fail = true;
     const inserted: number[] = [];
-    const w = new RequestWriter(async (r) => {
+    const w = new BatchedWriter<Row>(async (r) => {
       if (fail) throw new Error('down');
       inserted.push(r.length);
     }, { flushSize: 2, flushIntervalMs: 60_000 });
