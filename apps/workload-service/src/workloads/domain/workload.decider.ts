@@ -211,6 +211,8 @@ export function decideStatus(state: WorkloadState, to: WorkloadStatus, protonId:
   if (state.kind !== 'active' || state.protonId !== protonId || state.status === to) return [];
   if (state.status === 'stopped') return [];
   if (state.status === 'stopping' && to !== 'stopped') return [];
+  // A replacement retires this proton on purpose; the workload keeps running on the candidate.
+  if (state.replacement && to === 'stopped') return [];
   return [{ type: 'workload.status-changed', schemaVersion: 1, data: { from: state.status, to, protonId, reason } }];
 }
 

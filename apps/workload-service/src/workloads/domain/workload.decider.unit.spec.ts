@@ -83,6 +83,17 @@ describe('workload decider', () => {
     expect(decideStatus(given(created), 'running', P, null)).toEqual([]);
   });
 
+  it('does not take the stop of a proton a replacement retires for a stop of the workload', () => {
+    const plan = {
+      replacementId: 'r'.repeat(24), origin: 'settings' as const, strategy: 'rolling' as const,
+      config: { warmupDurationMinutes: 0, keepOldVersionMinutes: 0, maxSurge: 1, canarySteps: null, analysis: null },
+      candidateArtifactId: 'e'.repeat(24), candidateProtonId: 'c'.repeat(24), previousProtonId: P, runtime, targetReplicas: 1, previousReplicas: 1, readyDeadline: 'later',
+    };
+    const replacing = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } }, status('running'), { type: 'workload.replacement-started', schemaVersion: 1, data: plan });
+    expect(decideStatus(replacing, 'stopped', P, null)).toEqual([]);
+    expect(decideStatus(replacing, 'errored', P, 'boom')).toMatchObject([{ data: { to: 'errored' } }]);
+  });
+
   it('a deleted workload is gone for every command', () => {
     const deleted = given(created, { type: 'workload.deleted', schemaVersion: 1, data: { leftovers: [] } });
     expect(decideStart(deleted, owner, W, limits, P)).toMatchObject({ kind: 'not_found' });
