@@ -14,8 +14,8 @@ export class SettingsQueries {
   async get(workloadId: string, actor: Actor): Promise<{ runtime: RuntimeSettings; replacement: ReplacementDto | null } | DomainError> {
     const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_READ_DETAILS');
     if (isDomainError(workload)) return workload;
-    const open = await this.latest(workloadId);
-    return { runtime: workload.runtime, replacement: open && open.open ? this.render(open) : null };
+    const held = workload.replacementLock ? await this.store.get<ReplacementDoc>(REPLACEMENTS, workload.replacementLock) : null;
+    return { runtime: workload.runtime, replacement: held ? this.render(held) : null };
   }
 
   /** The replacement in progress, or the last one if it did not complete (until the next one starts). */

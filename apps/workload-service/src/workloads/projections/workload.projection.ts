@@ -32,6 +32,8 @@ export interface WorkloadDoc {
   runtime: RuntimeSettings;
   tags: Tag[];
   replacement: unknown | null;
+  /** Id of the replacement holding the workload (started, not finished): what `settings` shows and 409 guards. */
+  replacementLock?: string | null;
   lastResponse: unknown | null;
   /** Last applied stream version: makes replays idempotent. */
   v: number;
@@ -140,6 +142,7 @@ export class WorkloadProjection implements Projection {
         return;
       case 'workload.replacement-started': {
         const d = event.data;
+        next.replacementLock = d.replacementId;
         next.replacement = { id: d.replacementId, status: 'submitted', strategy: d.strategy, candidateArtifactId: d.candidateArtifactId, candidateProtonIds: [d.candidateProtonId], message: null, updatedAt: stored.occurredAt };
         break;
       }
@@ -148,6 +151,7 @@ export class WorkloadProjection implements Projection {
         break;
       case 'workload.replacement-finished': {
         const d = event.data;
+        next.replacementLock = null;
         if (d.outcome !== 'completed') break;
         next.replacement = null;
         next.runtime = d.runtime;
