@@ -3,6 +3,7 @@ import {
   Actor,
   CommandOutcome,
   domainError,
+  type DomainError,
   ReplacementConfig,
   type ReplacementConfigSettings,
   type ReplacementStrategy,
@@ -11,13 +12,13 @@ import {
 } from '@wcp/contracts';
 import { decideDetach, evolveArtifact, initialArtifactState } from '../artifacts/domain/artifact.decider';
 import { CONFIG, WorkloadServiceConfig } from '../config';
-import { AggregateRepository } from '../event-store/aggregate.repository';
+import { AggregateRepository, eventsOnly } from '../event-store/aggregate.repository';
 import { failure, success } from '../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { RUNTIME_DRIVER, RuntimeDriver } from '../runtime';
 import { replicasOf } from '../workloads/domain/proton-spec';
-import { decideStartReplacement, evolveWorkload, initialWorkloadState, ReplacementPlan, WorkloadState } from '../workloads/domain/workload.decider';
-import { evolveReplacement, initialReplacementState } from './domain/replacement.decider';
+import { decideStartReplacement, evolveWorkload, initialWorkloadState, ReplacementPlan, requireAccess, WorkloadState } from '../workloads/domain/workload.decider';
+import { evolveReplacement, initialReplacementState, replacementNotFound, ReplacementState } from './domain/replacement.decider';
 import type { ReplacementEvent } from './domain/replacement.events';
 import { REPLACEMENTS, ReplacementDoc, renderReplacement } from './projections/replacement.projection';
 import { startedEvent } from './sagas/replacement.saga';
@@ -115,6 +116,31 @@ export class ReplacementStarter {
       });
     }
     return this.render(replacementId);
+  }
+
+  /**
+   * A command on the replacement holding the workload (cancel, resume): the caller needs the
+   * update permission; without a replacement in progress, 404.
+   */
+  async onHeld(
+    command: { envelope: { commandId: string }; actor: Actor; now: string },
+    workloadId: string,
+    decide: (state: ReplacementState) => ReplacementEvent[] | DomainError,
+  ): Promise<CommandOutcome> {
+    const w = requireAccess(await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload), command.actor, 'CAN_UPDATE', workloadId);
+    if ('code' in w) return failure(w);
+    if (!w.replacement) return failure(replacementNotFound());
+    const id = w.replacement.id;
+    const outcome = await this.repository.execute({
+      streamId: `replacement-${id}`,
+      initial: initialReplacementState,
+      evolve: evolveReplacement,
+      commitId: command.envelope.commandId,
+      actor: command.actor,
+      now: command.now,
+      decide: (state) => eventsOnly(decide(state)),
+    });
+    return outcome.ok ? this.render(id) : failure(outcome.error);
   }
 
   async render(replacementId: string): Promise<CommandOutcome> {

@@ -1,4 +1,5 @@
-import type { ReplacementConfigSettings, ReplacementStatus, ReplacementStrategy, RuntimeSettings } from '@wcp/contracts';
+import type { ReplacementStatus } from '@wcp/contracts';
+import type { ReplacementPlan } from '../../workloads/domain/workload.events';
 
 /** What the saga observed of the candidate's and the active proton's traffic over one window. */
 export type AnalysisSample = {
@@ -13,28 +14,7 @@ export type AnalysisSample = {
  * replacement started and how it ended; this stream says how it got there.
  */
 export type ReplacementEvent =
-  | {
-      type: 'replacement.started';
-      schemaVersion: 1;
-      data: {
-        replacementId: string;
-        workloadId: string;
-        /** `settings`: PATCH /settings (same artifact); `artifact`: POST /replacement. */
-        origin: 'settings' | 'artifact';
-        strategy: ReplacementStrategy;
-        config: ReplacementConfigSettings;
-        candidateArtifactId: string;
-        candidateProtonId: string;
-        previousProtonId: string | null;
-        runtime: RuntimeSettings;
-        /** Replica count of the candidate when done, and of the previous proton at the start. */
-        targetReplicas: number;
-        previousReplicas: number;
-        userId: string | null;
-        /** The candidate must be ready by then, or the replacement errors. */
-        readyDeadline: string;
-      };
-    }
+  | { type: 'replacement.started'; schemaVersion: 1; data: ReplacementPlan & { workloadId: string; userId: string | null } }
   | { type: 'replacement.status-changed'; schemaVersion: 1; data: { from: ReplacementStatus; to: ReplacementStatus; message: string | null; dueAt: string | null } }
   /** Desired replica counts; `previousRoutable` drops before `previousDesired` so traffic drains first. */
   | { type: 'replacement.scaled'; schemaVersion: 1; data: { candidateDesired: number; previousDesired: number; previousRoutable: number; retireAt: string | null; readyDeadline: string | null } }

@@ -10,7 +10,7 @@ import {
   UpdateWorkloadBody,
   WorkloadStatus,
 } from '@wcp/contracts';
-import type { WorkloadEvent } from './workload.events';
+import type { ReplacementPlan, WorkloadEvent } from './workload.events';
 
 /** State of one workload, rebuilt by folding its events. */
 export type WorkloadState =
@@ -265,7 +265,7 @@ export function decideResetStats(
   return { events: [{ type: 'workload.stats-reset', schemaVersion: 1, data: window }], result: { accepted: true, message: 'Statistics reset.' } };
 }
 
-export type ReplacementPlan = Extract<WorkloadEvent, { type: 'workload.replacement-started' }>['data'];
+export type { ReplacementPlan } from './workload.events';
 
 /**
  * A replacement (settings PATCH or new artifact) takes the workload's lock: one at a time

@@ -1,6 +1,27 @@
 import type { Importance, ReplacementConfigSettings, ReplacementStrategy, RuntimeSettings, Tag, WorkloadStatus } from '@wcp/contracts';
 
 /**
+ * A replacement's whole plan. It takes the workload's lock (one replacement at a time) in the
+ * workload stream, so the replacement's own stream can be (re)created from it after a crash.
+ */
+export type ReplacementPlan = {
+  replacementId: string;
+  /** `settings`: PATCH /settings (same artifact); `artifact`: POST /replacement. */
+  origin: 'settings' | 'artifact';
+  strategy: ReplacementStrategy;
+  config: ReplacementConfigSettings;
+  candidateArtifactId: string;
+  candidateProtonId: string;
+  previousProtonId: string | null;
+  runtime: RuntimeSettings;
+  /** Replica count of the candidate when done, and of the previous proton at the start. */
+  targetReplicas: number;
+  previousReplicas: number;
+  /** The first candidate batch must be ready by then, or the replacement errors. */
+  readyDeadline: string;
+};
+
+/**
  * Events of the `workload-<id>` stream. Stored types are explicit strings with a schema
  * version; renaming a TypeScript type never changes what is on disk.
  */
@@ -45,23 +66,7 @@ export type WorkloadEvent =
    * A replacement holds the workload until it finishes (one at a time). The event carries the
    * whole plan, so the replacement's own stream can be (re)created from it after a crash.
    */
-  | {
-      type: 'workload.replacement-started';
-      schemaVersion: 1;
-      data: {
-        replacementId: string;
-        origin: 'settings' | 'artifact';
-        strategy: ReplacementStrategy;
-        config: ReplacementConfigSettings;
-        candidateArtifactId: string;
-        candidateProtonId: string;
-        previousProtonId: string | null;
-        runtime: RuntimeSettings;
-        targetReplicas: number;
-        previousReplicas: number;
-        readyDeadline: string;
-      };
-    }
+  | { type: 'workload.replacement-started'; schemaVersion: 1; data: ReplacementPlan }
   /** `completed`: the candidate is the workload's proton, with its artifact and runtime. */
   | {
       type: 'workload.replacement-finished';
