@@ -13,6 +13,7 @@ import { ApiExceptionFilter } from './http/api-exception.filter';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
 import { LogsController } from './logs/logs.controller';
 import { ProtonsController } from './protons/protons.controller';
+import { ReplacementsController } from './replacements/replacements.controller';
 import { StatsController } from './stats/stats.controller';
 import { StatsEnricher } from './workloads/stats.enricher';
 import { WorkloadsController } from './workloads/workloads.controller';
@@ -30,7 +31,7 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ArtifactsController, AdminController, LogsController],
+      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ReplacementsController, ArtifactsController, AdminController, LogsController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },

@@ -12,7 +12,14 @@ const W_EMPTY = 'b2b2b2b2b2b2b2b2b2b2b2b2';
 const W_DEAD_FIRST = 'c3c3c3c3c3c3c3c3c3c3c3c3';
 const W_PROBE = 'd4d4d4d4d4d4d4d4d4d4d4d4';
 const W_UNKNOWN = 'e5e5e5e5e5e5e5e5e5e5e5e5';
+const W_CANARY = 'a7a7a7a7a7a7a7a7a7a7a7a7';
+const W_ROLLING = 'b8b8b8b8b8b8b8b8b8b8b8b8';
+const W_CANARY_DOWN = 'c9c9c9c9c9c9c9c9c9c9c9c9';
+const W_CANARY_DEAD = 'dadadadadadadadadadadada';
 const PROTON = 'f6f6f6f6f6f6f6f6f6f6f6f6';
+const CANDIDATE = 'fbfbfbfbfbfbfbfbfbfbfbfb';
+/** Share of the canary workloads' traffic that goes to the candidate; the split is exact, not sampled. */
+const CANARY_PERCENT = 25;
 const AUTH = { authorization: 'Bearer test-token' };
 const BODY_LIMIT = 4 * 1024 * 1024;
 const TIMEOUT_MS = 1500;
@@ -29,10 +36,14 @@ const listen = (server: Server) => new Promise<number>((resolve) => server.liste
 /**
  * Two real echo-model replicas, a probe replica that records what reaches it, and a fake
  * workload service answering the two internal routes the gateway calls (auth and routes).
+ * Route tables come in the older shape (no candidate, replicas without protonId) and the
+ * current one (a weighted candidate, replicas naming their proton).
  */
 describe('data plane (real replicas)', () => {
   const bus = new InProcessBus();
-  const records: RequestRecord[] = [];
+  /** Everything published, as delivered; checked by the tests, never inside the bus handler (a failure there would be retried, not reported). */
+  const delivered: Array<{ key: string | null; value: unknown }> = [];
+  const records = (): RequestRecord[] => delivered.map((m) => RequestRecord.parse(m.value));
   const routeCalls: Array<{ workloadId: string; protonId: string | null }> = [];
   const seen: Seen[] = [];
   let replicas: RunningProcess[] = [];
@@ -55,6 +66,24 @@ describe('data plane (real replicas)', () => {
         return { workloadId: W_DEAD_FIRST, protonId: PROTON, replicas: [replica('dead', deadPort), replica('r1', ports[0])] };
       case W_PROBE:
         return { workloadId: W_PROBE, protonId: protonId ?? PROTON, replicas: [replica('probe', probePort)] };
+      case W_CANARY:
+        return {
+          workloadId: W_CANARY,
+          protonId: PROTON,
+          replicas: [{ ...replica('r1', ports[0]), protonId: PROTON }],
+          candidate: { protonId: CANDIDATE, percent: CANARY_PERCENT, replicas: [{ ...replica('r2', ports[1]), protonId: CANDIDATE }] },
+        };
+      case W_ROLLING:
+        return { workloadId: W_ROLLING, protonId: PROTON, replicas: [{ ...replica('r1', ports[0]), protonId: PROTON }, { ...replica('r2', ports[1]), protonId: CANDIDATE }], candidate: null };
+      case W_CANARY_DOWN:
+        return { workloadId: W_CANARY_DOWN, protonId: PROTON, replicas: [{ ...replica('r1', ports[0]), protonId: PROTON }], candidate: { protonId: CANDIDATE, percent: 100, replicas: [] } };
+      case W_CANARY_DEAD:
+        return {
+          workloadId: W_CANARY_DEAD,
+          protonId: PROTON,
+          replicas: [{ ...replica('r1', ports[0]), protonId: PROTON }],
+          candidate: { protonId: CANDIDATE, percent: 100, replicas: [{ ...replica('dead', deadPort), protonId: CANDIDATE }] },
+        };
       default:
         return null;
     }
@@ -104,11 +133,7 @@ describe('data plane (real replicas)', () => {
       groupId: 'int-test',
       fromBeginning: true,
       handleBatch: async (messages: BusMessage[]) => {
-        for (const m of messages) {
-          const record = RequestRecord.parse(m.value);
-          expect(m.key).toBe(record.workloadId);
-          records.push(record);
-        }
+        for (const m of messages) delivered.push({ key: m.key, value: m.value });
         return messages.map(() => ok);
       },
     });
@@ -210,8 +235,8 @@ describe('data plane (real replicas)', () => {
     forwarded += 1;
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, path: '/upload', body: null });
-    await waitFor(() => records.find((r) => r.path === '/upload'), 'upload record', 5000);
-    expect(records.find((r) => r.path === '/upload')).toMatchObject({ method: 'POST', status: 200, bytesIn: size });
+    await waitFor(() => records().find((r) => r.path === '/upload'), 'upload record', 5000);
+    expect(records().find((r) => r.path === '/upload')).toMatchObject({ method: 'POST', status: 200, bytesIn: size });
   });
 
   it('propagates the replica status code', async () => {
@@ -276,22 +301,63 @@ describe('data plane (real replicas)', () => {
     expect(status).toBe(413);
   });
 
+  /** `n` sequential GETs on `path`; the replica and status of each. */
+  async function sequence(workloadId: string, path: string, n: number) {
+    const answers: Array<{ status: number; replica: string }> = [];
+    for (let i = 0; i < n; i++) {
+      const res = await call('GET', url(workloadId, path));
+      forwarded += 1;
+      answers.push({ status: res.status, replica: res.body.replica });
+    }
+    return answers;
+  }
+
+  const recordsOf = async (path: string, n: number) => waitFor(() => (records().filter((r) => r.path === path).length >= n ? records().filter((r) => r.path === path) : undefined), `${n} records of ${path}`, 5000);
+
+  it('sends exactly the candidate share of requests to the candidate, and records the proton that served each', async () => {
+    const answers = await sequence(W_CANARY, '/canary', 40);
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    // 25 % of 40, by Bresenham's rule: every fourth request, no sampling error.
+    expect(answers.map((a) => a.replica).join(',')).toBe(Array.from({ length: 40 }, (_, n) => (n % 4 === 3 ? 'r2' : 'r1')).join(','));
+    const recorded = await recordsOf('/canary', 40);
+    expect(recorded.filter((r) => r.protonId === CANDIDATE).map((r) => r.replica)).toEqual(Array(10).fill('r2'));
+    expect(recorded.filter((r) => r.protonId === PROTON).map((r) => r.replica)).toEqual(Array(30).fill('r1'));
+  });
+
+  it('during a rolling replacement, round-robins the mixed replicas and records the proton of each replica', async () => {
+    const answers = await sequence(W_ROLLING, '/rolling', 6);
+    expect(answers.map((a) => a.replica)).toEqual(['r1', 'r2', 'r1', 'r2', 'r1', 'r2']);
+    const recorded = await recordsOf('/rolling', 6);
+    expect(recorded.every((r) => r.protonId === (r.replica === 'r2' ? CANDIDATE : PROTON))).toBe(true);
+  });
+
+  it('serves the other group when the chosen one has no ready replica, or refuses its connection', async () => {
+    const down = await sequence(W_CANARY_DOWN, '/canary-down', 4);
+    expect(down).toEqual(Array(4).fill({ status: 200, replica: 'r1' }));
+    const dead = await sequence(W_CANARY_DEAD, '/canary-dead', 2);
+    expect(dead).toEqual(Array(2).fill({ status: 200, replica: 'r1' }));
+    const recorded = [...(await recordsOf('/canary-down', 4)), ...(await recordsOf('/canary-dead', 2))];
+    expect(recorded.map((r) => [r.protonId, r.replica, r.status])).toEqual(Array(6).fill([PROTON, 'r1', 200]));
+  });
+
   it('publishes exactly one request record per forwarded request, with the right fields', async () => {
-    await waitFor(() => records.length >= forwarded, `${forwarded} records`, 5000);
+    await waitFor(() => delivered.length >= forwarded, `${forwarded} records`, 5000);
     await new Promise((r) => setTimeout(r, 200));
-    expect(records).toHaveLength(forwarded);
-    expect(new Set(records.map((r) => r.id)).size).toBe(forwarded);
-    const predict = records.find((r) => r.path === '/v1/models/m:predict')!;
+    expect(delivered).toHaveLength(forwarded);
+    // Keyed by workload, so one workload's records stay in order on one partition.
+    expect(delivered.filter((m) => m.key !== RequestRecord.parse(m.value).workloadId)).toEqual([]);
+    expect(new Set(records().map((r) => r.id)).size).toBe(forwarded);
+    const predict = records().find((r) => r.path === '/v1/models/m:predict')!;
     expect(predict).toMatchObject({ workloadId: W, protonId: PROTON, method: 'POST', status: 200, bytesIn: JSON.stringify({ inputs: [1, 2, 3] }).length });
     expect(predict.replica).toMatch(/^r[12]$/);
     expect(predict.bytesOut).toBeGreaterThan(20);
     expect(Date.parse(predict.startedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(predict.startedAt).toMatch(/\.\d{3}Z$/);
-    expect(records.find((r) => r.path === '/x')).toMatchObject({ status: 503 });
-    expect(records.find((r) => r.path === '/slow')).toMatchObject({ status: 504 });
-    expect(records.find((r) => r.path === '/slow')!.durationMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
-    expect(records.find((r) => r.path === '/big-stream')).toMatchObject({ status: 413 });
-    expect(records.filter((r) => r.path === '/retry').every((r) => r.replica === 'r1' && r.status === 200)).toBe(true);
-    expect(records.find((r) => r.workloadId === W_PROBE)).toMatchObject({ protonId: PROTON, replica: 'probe', method: 'PUT', path: '/a/b%20c/', status: 207, bytesIn: 8, bytesOut: 6 });
+    expect(records().find((r) => r.path === '/x')).toMatchObject({ status: 503 });
+    expect(records().find((r) => r.path === '/slow')).toMatchObject({ status: 504 });
+    expect(records().find((r) => r.path === '/slow')!.durationMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 10);
+    expect(records().find((r) => r.path === '/big-stream')).toMatchObject({ status: 413 });
+    expect(records().filter((r) => r.path === '/retry').every((r) => r.replica === 'r1' && r.status === 200)).toBe(true);
+    expect(records().find((r) => r.workloadId === W_PROBE)).toMatchObject({ protonId: PROTON, replica: 'probe', method: 'PUT', path: '/a/b%20c/', status: 207, bytesIn: 8, bytesOut: 6 });
   });
 });

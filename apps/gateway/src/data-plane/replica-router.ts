@@ -4,22 +4,58 @@ import type { GatewayConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import type { InternalClient } from '../http/internal.client';
 
-/**
- * Where a workload's traffic goes: the ready replicas of its active proton, or of the proton
- * named by `?protonId=`. The workload service answers `GET /internal/workloads/:id/routes`
- * with exactly this JSON (`replicas` empty when none is ready).
- */
-export const ReplicaRoutes = z.object({
-  workloadId: z.string(),
-  protonId: z.string(),
-  replicas: z.array(z.object({ replica: z.string(), url: z.string() })),
+const RouteAnswer = z.object({
+  replica: z.string(),
+  url: z.string(),
+  /** Absent in answers of older workload services: the replica belongs to the table's `protonId`. */
+  protonId: z.string().optional(),
 });
-export type ReplicaRoutes = z.infer<typeof ReplicaRoutes>;
+
+/**
+ * The workload service's answer to `GET /internal/workloads/:id/routes`. `replicas` are the
+ * ready, routable replicas of the active proton (or of `?protonId=`); during a rolling
+ * replacement they include the ready candidate replicas, each with its own `protonId`.
+ * `candidate` is set during a canary or blue/green replacement: `percent` % (0..100, may be
+ * fractional) of the requests go to its replicas. Absent in older answers: no candidate.
+ */
+export const RoutesAnswer = z.object({
+  workloadId: z.string(),
+  protonId: z.string().nullable(),
+  replicas: z.array(RouteAnswer),
+  candidate: z
+    .object({ protonId: z.string(), percent: z.number().min(0).max(100), replicas: z.array(RouteAnswer) })
+    .nullish(),
+});
+export type RoutesAnswer = z.infer<typeof RoutesAnswer>;
+
+export interface Replica {
+  replica: string;
+  url: string;
+  /** The proton this replica runs: what its request records carry. */
+  protonId: string;
+}
+
+/** Replicas served round robin among themselves, keyed per (workload, proton). */
+export interface ReplicaGroup {
+  protonId: string;
+  rotationKey: string;
+  replicas: Replica[];
+}
+
+/**
+ * Where a workload's traffic goes, normalised once per cache interval so the hot path neither
+ * parses nor builds keys: `stable` serves what `candidate` (when set) does not take.
+ */
+export interface ReplicaRoutes {
+  workloadId: string;
+  stable: ReplicaGroup;
+  candidate: (ReplicaGroup & { percent: number }) | null;
+}
 
 /**
  * The data plane's one question to the control plane. Throws ApiError: 404 when the workload
  * (or proton) is not visible to the actor, 403 without the right to invoke it, 503 when no
- * replica is ready. Never returns an empty `replicas`.
+ * replica is ready. Never returns a table without a replica.
  */
 export interface ReplicaRouter {
   resolve(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes>;
@@ -37,6 +73,21 @@ const MAX_ENTRIES = 10_000;
 interface Entry {
   expires: number;
   result: Promise<ReplicaRoutes>;
+}
+
+/** The answer as the data plane uses it; every replica names its proton. */
+export function normaliseRoutes(answer: RoutesAnswer): ReplicaRoutes {
+  const group = (protonId: string, replicas: RoutesAnswer['replicas']): ReplicaGroup => ({
+    protonId,
+    rotationKey: `${answer.workloadId}/${protonId}`,
+    replicas: replicas.map((r) => ({ replica: r.replica, url: r.url, protonId: r.protonId ?? protonId })),
+  });
+  const { candidate } = answer;
+  return {
+    workloadId: answer.workloadId,
+    stable: group(answer.protonId ?? '', answer.replicas),
+    candidate: candidate ? { ...group(candidate.protonId, candidate.replicas), percent: candidate.percent } : null,
+  };
 }
 
 /**
@@ -78,9 +129,10 @@ export class HttpReplicaRouter implements ReplicaRouter {
   private async fetch(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes> {
     const query = protonId ? `?protonId=${encodeURIComponent(protonId)}` : '';
     const answer = await this.workloads.get<unknown>(`/internal/workloads/${encodeURIComponent(workloadId)}/routes${query}`, actor);
-    const parsed = ReplicaRoutes.safeParse(answer);
+    const parsed = RoutesAnswer.safeParse(answer);
     if (!parsed.success) throw new ApiError(502, 'The workload service answered an unexpected route table.');
-    if (parsed.data.replicas.length === 0) throw new ApiError(503, `Workload ${workloadId} has no ready replica.`);
-    return parsed.data;
+    const routes = normaliseRoutes(parsed.data);
+    if (routes.stable.replicas.length === 0 && !routes.candidate?.replicas.length) throw new ApiError(503, `Workload ${workloadId} has no ready replica.`);
+    return routes;
   }
 }

@@ -1,11 +1,13 @@
 import type { Actor } from '@wcp/contracts';
 import { ApiError } from '../http/api-error';
 import type { InternalClient } from '../http/internal.client';
-import { HttpReplicaRouter } from './replica-router';
+import { HttpReplicaRouter, normaliseRoutes } from './replica-router';
 
 const W = 'a1a1a1a1a1a1a1a1a1a1a1a1';
 const actor: Actor = { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 't', isAdmin: false, groupIds: [], orgId: null };
-const routes = { workloadId: W, protonId: 'p1', replicas: [{ replica: 'r1', url: 'http://127.0.0.1:9001' }] };
+/** The workload service's answer, and what the router makes of it. */
+const routes = { workloadId: W, protonId: 'p1', replicas: [{ replica: 'r1', url: 'http://127.0.0.1:9001', protonId: 'p1' }], candidate: null };
+const table = normaliseRoutes(routes);
 
 describe('HttpReplicaRouter', () => {
   let clock = 0;
@@ -26,7 +28,7 @@ describe('HttpReplicaRouter', () => {
   it('asks the workload service once per (workload, proton, actor) and interval, sharing concurrent misses', async () => {
     answers.push(routes, routes, routes);
     const r = router();
-    await expect(Promise.all([r.resolve(W, null, actor), r.resolve(W, null, actor)])).resolves.toEqual([routes, routes]);
+    await expect(Promise.all([r.resolve(W, null, actor), r.resolve(W, null, actor)])).resolves.toEqual([table, table]);
     expect(get).toHaveBeenCalledTimes(1);
     expect(get).toHaveBeenCalledWith(`/internal/workloads/${W}/routes`, actor);
     clock = 999;
@@ -47,7 +49,7 @@ describe('HttpReplicaRouter', () => {
     await expect(r.resolve(W, null, actor)).rejects.toMatchObject({ status: 503 });
     expect(get).toHaveBeenCalledTimes(1);
     clock = 250;
-    await expect(r.resolve(W, null, actor)).resolves.toEqual(routes);
+    await expect(r.resolve(W, null, actor)).resolves.toEqual(table);
   });
 
   it('does not cache unexpected failures', async () => {
@@ -55,6 +57,22 @@ describe('HttpReplicaRouter', () => {
     const r = router();
     await expect(r.resolve(W, null, actor)).rejects.toMatchObject({ status: 502 });
     await expect(r.resolve(W, null, actor)).rejects.toMatchObject({ status: 502, detail: expect.stringMatching(/unexpected route table/) });
-    await expect(r.resolve(W, null, actor)).resolves.toEqual(routes);
+    await expect(r.resolve(W, null, actor)).resolves.toEqual(table);
+  });
+
+  it('keeps a weighted candidate, and answers 503 only when neither group has a replica', async () => {
+    const candidate = { protonId: 'p2', percent: 12.5, replicas: [{ replica: 'c1', url: 'http://127.0.0.1:9002', protonId: 'p2' }] };
+    answers.push({ ...routes, replicas: [], candidate }, { ...routes, replicas: [], candidate: { ...candidate, replicas: [] } });
+    const r = router();
+    await expect(r.resolve(W, null, actor)).resolves.toMatchObject({
+      stable: { protonId: 'p1', replicas: [] },
+      candidate: { protonId: 'p2', percent: 12.5, rotationKey: `${W}/p2`, replicas: [{ replica: 'c1', protonId: 'p2' }] },
+    });
+    await expect(r.resolve(W, 'p1', actor)).rejects.toMatchObject({ status: 503 });
+  });
+
+  it('refuses a candidate share outside 0..100 as an unexpected table', async () => {
+    answers.push({ ...routes, candidate: { protonId: 'p2', percent: 120, replicas: [] } });
+    await expect(router().resolve(W, null, actor)).rejects.toMatchObject({ status: 502 });
   });
 });

@@ -4,12 +4,15 @@ import { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders, request as 
 import { performance } from 'node:perf_hooks';
 import type { GatewayConfig } from '../config';
 import { downstreamResponseHeaders, DataPlaneTarget } from './forwarding';
-import type { ReplicaRoutes } from './replica-router';
+import type { Replica, ReplicaRoutes } from './replica-router';
 import type { RequestRecorder } from './request-recorder';
-import { RoundRobin } from './round-robin';
+import { ReplicaSelector } from './traffic-split';
 
 /** Status recorded when the caller went away before the response was sent (nginx's convention). */
 export const CLIENT_CLOSED_REQUEST = 499;
+
+/** The contract's bound on a recorded path (characters); longer paths are cut. */
+const MAX_RECORDED_PATH = 2048;
 
 /** One request on its way to a replica. */
 export interface Exchange {
@@ -23,157 +26,64 @@ export interface Exchange {
   t0: number;
 }
 
-type Replica = ReplicaRoutes['replicas'][number];
-
 class UpstreamTimeout extends Error {}
 
 /**
+ * A failed attempt can be repeated on another replica only when nothing of the request body
+ * has been consumed: none was read, or there was none and it is over already.
+ */
+export function isReplayable(bytesIn: number, bodyStarted: boolean, bodyEnded: boolean): boolean {
+  return bytesIn === 0 && (!bodyStarted || bodyEnded);
+}
+
+export function recordedPath(path: string): string {
+  return path.length > MAX_RECORDED_PATH ? path.slice(0, MAX_RECORDED_PATH) : path;
+}
+
+/** Milliseconds between two performance.now() readings, to the microsecond. */
+export function elapsedMs(t0: number, t1: number): number {
+  return Math.round((t1 - t0) * 1000) / 1000;
+}
+
+/** What every request of one forwarder shares. */
+interface Upstreams {
+  readonly agent: Agent;
+  readonly selector: ReplicaSelector;
+  readonly recorder: RequestRecorder;
+  readonly bodyLimit: number;
+  readonly timeoutMs: number;
+  address(url: string): { hostname: string; port: number };
+}
+
+/**
  * Streams a request to a ready replica and the answer back, without buffering either body, and
- * records it. Replicas are chosen round robin per (workload, proton). The request body is read
- * only once the upstream connection is established, so a refused connection can be retried on
- * the next replica with nothing lost; once body bytes have left, a failure is a 502.
+ * records it. The replica is chosen by the traffic split between the active proton and a
+ * candidate, then round robin per (workload, proton). The request body is read only once the
+ * upstream connection is established, so a refused connection can be retried on another replica
+ * with nothing lost; once body bytes have left, a failure is a 502.
  */
 export class ReplicaForwarder implements OnApplicationShutdown {
   private readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo', timeout: 4000 });
-  private readonly rotation = new RoundRobin();
   private readonly parsedUrls = new Map<string, { hostname: string; port: number }>();
+  private readonly upstreams: Upstreams;
 
-  constructor(
-    private readonly config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>,
-    private readonly recorder: RequestRecorder,
-  ) {}
+  constructor(config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>, recorder: RequestRecorder) {
+    this.upstreams = {
+      agent: this.agent,
+      selector: new ReplicaSelector(),
+      recorder,
+      bodyLimit: config.DATA_PLANE_BODY_LIMIT_BYTES,
+      timeoutMs: config.DATA_PLANE_UPSTREAM_TIMEOUT_MS,
+      address: (url) => this.address(url),
+    };
+  }
 
   onApplicationShutdown(): void {
     this.agent.destroy();
   }
 
   forward(ex: Exchange): void {
-    const { req, res, target, routes } = ex;
-    const limit = this.config.DATA_PLANE_BODY_LIMIT_BYTES;
-    const method = req.method ?? 'GET';
-    let bytesIn = 0;
-    let bytesOut = 0;
-    let status = 0;
-    let attempts = 0;
-    let bodyStarted = false;
-    let settled = false;
-    let upstream: ClientRequest | null = null;
-    const rotationKey = `${routes.workloadId}/${routes.protonId}`;
-    let replica: Replica = this.rotation.pick(rotationKey, routes.replicas);
-
-    const onData = (chunk: Buffer) => {
-      bytesIn += chunk.length;
-      if (bytesIn > limit) fail(413, `Request body is larger than ${limit} bytes, the data-plane limit.`);
-    };
-
-    const fail = (code: number, detail: string) => {
-      req.off('data', onData);
-      if (upstream) {
-        req.unpipe(upstream);
-        upstream.destroy();
-      }
-      if (settled) {
-        // The status line is gone already: only cutting the connection is honest.
-        if (!res.writableFinished) res.destroy();
-        return;
-      }
-      settled = true;
-      status = code;
-      const body = JSON.stringify({ detail });
-      // An unread upload cannot be resumed on this connection: close it after the answer.
-      const close = !req.readableEnded;
-      res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) });
-      res.end(body);
-    };
-
-    const dispatch = () => {
-      attempts += 1;
-      const { hostname, port } = this.address(replica.url);
-      const outgoing = httpRequest({ agent: this.agent, hostname, port, method, path: target.path + target.query, headers: ex.headers });
-      upstream = outgoing;
-      outgoing.setTimeout(this.config.DATA_PLANE_UPSTREAM_TIMEOUT_MS, () => outgoing.destroy(new UpstreamTimeout()));
-      outgoing.on('socket', (socket) => {
-        if (socket.connecting) socket.once('connect', () => startBody(outgoing));
-        else startBody(outgoing);
-      });
-      outgoing.on('response', (incoming) => {
-        if (settled || upstream !== outgoing) {
-          incoming.destroy();
-          return;
-        }
-        settled = true;
-        status = incoming.statusCode ?? 502;
-        res.writeHead(status, downstreamResponseHeaders(incoming.headers));
-        incoming.on('data', (chunk: Buffer) => {
-          bytesOut += chunk.length;
-        });
-        incoming.on('close', () => {
-          if (!incoming.complete) res.destroy();
-        });
-        incoming.pipe(res);
-      });
-      outgoing.on('error', (error) => {
-        if (upstream !== outgoing) return;
-        if (settled) {
-          if (!res.writableFinished) res.destroy();
-          return;
-        }
-        if (error instanceof UpstreamTimeout) {
-          fail(504, `Replica ${replica.replica} did not answer within ${this.config.DATA_PLANE_UPSTREAM_TIMEOUT_MS} ms.`);
-          return;
-        }
-        // Nothing of the body has been read yet (or there was none): safe to try another replica.
-        const replayable = bytesIn === 0 && (!bodyStarted || req.readableEnded);
-        if (attempts < 2 && replayable && !res.destroyed) {
-          req.unpipe(outgoing);
-          req.off('data', onData);
-          bodyStarted = false;
-          replica = routes.replicas.length > 1 ? this.rotation.pick(rotationKey, routes.replicas.filter((r) => r !== replica)) : replica;
-          dispatch();
-          return;
-        }
-        fail(502, `Replica ${replica.replica} could not be reached: ${(error as NodeJS.ErrnoException).code ?? error.message}.`);
-      });
-    };
-
-    const startBody = (outgoing: ClientRequest) => {
-      if (bodyStarted || settled || upstream !== outgoing) return;
-      bodyStarted = true;
-      if (req.readableEnded) {
-        outgoing.end();
-        return;
-      }
-      req.on('data', onData);
-      req.pipe(outgoing);
-    };
-
-    res.once('close', () => {
-      if (!settled) {
-        // The caller left before any answer: stop the replica's work too.
-        settled = true;
-        status = CLIENT_CLOSED_REQUEST;
-        upstream?.destroy();
-      } else if (!res.writableFinished) {
-        upstream?.destroy();
-      }
-      this.recorder.record({
-        type: 'request.record',
-        schemaVersion: 1,
-        id: randomUUID(),
-        workloadId: routes.workloadId,
-        protonId: routes.protonId,
-        replica: replica.replica,
-        method,
-        path: target.path.length > 2048 ? target.path.slice(0, 2048) : target.path,
-        status,
-        startedAt: ex.startedAt.toISOString(),
-        durationMs: Math.round((performance.now() - ex.t0) * 1000) / 1000,
-        bytesIn,
-        bytesOut,
-      });
-    });
-
-    dispatch();
+    new Forwarding(ex, this.upstreams);
   }
 
   private address(url: string): { hostname: string; port: number } {
@@ -185,5 +95,153 @@ export class ReplicaForwarder implements OnApplicationShutdown {
       this.parsedUrls.set(url, parsed);
     }
     return parsed;
+  }
+}
+
+/** One upstream request to one replica; a retry is a new attempt. */
+class Attempt {
+  readonly request: ClientRequest;
+  bodyStarted = false;
+
+  constructor(readonly replica: Replica, owner: Forwarding, upstreams: Upstreams, ex: Exchange) {
+    const { hostname, port } = upstreams.address(replica.url);
+    const request = httpRequest({ agent: upstreams.agent, hostname, port, method: ex.req.method ?? 'GET', path: ex.target.path + ex.target.query, headers: ex.headers });
+    this.request = request;
+    request.setTimeout(upstreams.timeoutMs, () => request.destroy(new UpstreamTimeout()));
+    request.on('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', () => owner.startBody(this));
+      else owner.startBody(this);
+    });
+    request.on('response', (incoming) => owner.onResponse(this, incoming));
+    request.on('error', (error) => owner.onError(this, error));
+  }
+}
+
+/**
+ * One request from receipt to its record. At most two attempts (a refused connection is tried
+ * once more elsewhere); only the current attempt may answer. `settled` turns true when the
+ * status line is decided (the replica's answer, a refusal of ours, or the caller leaving);
+ * after that a failure can only cut the connection.
+ */
+class Forwarding {
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private status = 0;
+  private attempts = 0;
+  private settled = false;
+  private current: Attempt;
+
+  constructor(private readonly ex: Exchange, private readonly upstreams: Upstreams) {
+    this.current = this.attempt(upstreams.selector.pick(ex.routes));
+    ex.res.once('close', () => this.onClose());
+  }
+
+  /** Reads the body into the upstream request once its connection is up (never before: see retry). */
+  startBody(attempt: Attempt): void {
+    if (attempt.bodyStarted || this.settled || this.current !== attempt) return;
+    attempt.bodyStarted = true;
+    const { req } = this.ex;
+    if (req.readableEnded) {
+      attempt.request.end();
+      return;
+    }
+    req.on('data', this.onData);
+    req.pipe(attempt.request);
+  }
+
+  onResponse(attempt: Attempt, incoming: IncomingMessage): void {
+    if (this.settled || this.current !== attempt) {
+      incoming.destroy();
+      return;
+    }
+    const { res } = this.ex;
+    this.settled = true;
+    this.status = incoming.statusCode ?? 502;
+    res.writeHead(this.status, downstreamResponseHeaders(incoming.headers));
+    incoming.on('data', (chunk: Buffer) => {
+      this.bytesOut += chunk.length;
+    });
+    incoming.on('close', () => {
+      if (!incoming.complete) res.destroy();
+    });
+    incoming.pipe(res);
+  }
+
+  onError(attempt: Attempt, error: Error): void {
+    if (this.current !== attempt) return;
+    const { req, res, routes } = this.ex;
+    if (this.settled) {
+      if (!res.writableFinished) res.destroy();
+      return;
+    }
+    if (error instanceof UpstreamTimeout) {
+      this.fail(504, `Replica ${attempt.replica.replica} did not answer within ${this.upstreams.timeoutMs} ms.`);
+      return;
+    }
+    if (this.attempts < 2 && isReplayable(this.bytesIn, attempt.bodyStarted, req.readableEnded) && !res.destroyed) {
+      req.unpipe(attempt.request);
+      req.off('data', this.onData);
+      this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
+      return;
+    }
+    this.fail(502, `Replica ${attempt.replica.replica} could not be reached: ${(error as NodeJS.ErrnoException).code ?? error.message}.`);
+  }
+
+  private attempt(replica: Replica): Attempt {
+    this.attempts += 1;
+    return new Attempt(replica, this, this.upstreams, this.ex);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.bytesIn += chunk.length;
+    if (this.bytesIn > this.upstreams.bodyLimit) this.fail(413, `Request body is larger than ${this.upstreams.bodyLimit} bytes, the data-plane limit.`);
+  };
+
+  /** Our own answer, when the replica gave none; after the status line only cutting the connection is honest. */
+  private fail(code: number, detail: string): void {
+    const { req, res } = this.ex;
+    req.off('data', this.onData);
+    req.unpipe(this.current.request);
+    this.current.request.destroy();
+    if (this.settled) {
+      if (!res.writableFinished) res.destroy();
+      return;
+    }
+    this.settled = true;
+    this.status = code;
+    const body = JSON.stringify({ detail });
+    // An unread upload cannot be resumed on this connection: close it after the answer.
+    const close = !req.readableEnded;
+    res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) });
+    res.end(body);
+  }
+
+  private onClose(): void {
+    if (!this.settled) {
+      // The caller left before any answer: stop the replica's work too.
+      this.settled = true;
+      this.status = CLIENT_CLOSED_REQUEST;
+      this.current.request.destroy();
+    } else if (!this.ex.res.writableFinished) {
+      this.current.request.destroy();
+    }
+    const { ex } = this;
+    const { replica } = this.current;
+    this.upstreams.recorder.record({
+      type: 'request.record',
+      schemaVersion: 1,
+      id: randomUUID(),
+      workloadId: ex.routes.workloadId,
+      // The proton of the replica that served it: per-proton statistics and rollout analysis read it.
+      protonId: replica.protonId,
+      replica: replica.replica,
+      method: ex.req.method ?? 'GET',
+      path: recordedPath(ex.target.path),
+      status: this.status,
+      startedAt: ex.startedAt.toISOString(),
+      durationMs: elapsedMs(ex.t0, performance.now()),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    });
   }
 }

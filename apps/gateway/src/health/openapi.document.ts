@@ -1,10 +1,12 @@
-import { CreateGroupBody, CreateUserBody, CreateWorkloadBody, InputArtifact, PatchArtifactBody, Runtime, UpdateWorkloadBody } from '@wcp/contracts';
+import { CreateGroupBody, CreateUserBody, CreateWorkloadBody, InputArtifact, PatchArtifactBody, Runtime, StartReplacementBody, UpdateSettingsBody, UpdateWorkloadBody } from '@wcp/contracts';
 import { z } from 'zod';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
 const error = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 const errors = { '401': error, '403': error, '404': error, '422': error, '429': error };
+/** Routes that refuse a request the workload's state does not allow (a replacement in progress, a wrong artifact...). */
+const refusals = { '400': error, '409': error, ...errors };
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{24}$' } });
 const paging = [
   { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
@@ -33,6 +35,8 @@ export function openApiDocument(): object {
         InputArtifact: schema(InputArtifact),
         PatchArtifact: schema(PatchArtifactBody),
         Runtime: schema(Runtime),
+        UpdateSettings: schema(UpdateSettingsBody),
+        StartReplacement: schema(StartReplacementBody),
         CreateUser: schema(CreateUserBody),
         CreateGroup: schema(CreateGroupBody),
       },
@@ -73,6 +77,40 @@ export function openApiDocument(): object {
       '/workloads/{id}/start': { post: op('Start', { parameters: [idParam('id')], responses: { '202': { description: 'Accepted' }, '200': { description: 'Already running' }, '409': error, ...errors } }) },
       '/workloads/{id}/stop': { post: op('Stop', { parameters: [idParam('id')], responses: { '202': { description: 'Accepted' }, '200': { description: 'Already stopped' }, ...errors } }) },
       '/workloads/{id}/events': { get: op('Lifecycle events, newest first', { parameters: [idParam('id'), ...paging] }) },
+      '/workloads/{id}/settings': {
+        get: op('Runtime settings and the replacement in progress ({runtime, replacement})', { parameters: [idParam('id')] }),
+        patch: op('Replace the whole runtime: always a rolling replacement on the same artifact', {
+          parameters: [idParam('id')],
+          requestBody: json('UpdateSettings'),
+          responses: { '202': { description: 'Replacement started' }, '200': { description: 'Same runtime: nothing started, the current settings' }, ...refusals },
+        }),
+      },
+      '/workloads/{id}/replacement': {
+        post: op('Start a replacement (rollout) to another artifact and/or runtime', {
+          description: 'Strategies `blueGreen` and `canary` (with `config.canarySteps`) and `config.analysis` are this project\'s extensions. 409 while one is in progress; 400 across draft/locked; 422 for the same locked artifact.',
+          parameters: [idParam('id')],
+          requestBody: json('StartReplacement'),
+          responses: { '202': { description: 'Replacement started' }, ...refusals },
+        }),
+        get: op('The current (or last errored) replacement; 404 when there is none', { parameters: [idParam('id')] }),
+        delete: op('Cancel the replacement; the previous proton keeps serving', { parameters: [idParam('id')], responses: { '202': { description: 'Cancel accepted' }, ...refusals } }),
+      },
+      '/workloads/{id}/replacement/resume': {
+        post: op('Continue a canary step paused with pauseMinutes: null', {
+          description: 'This project\'s extension (not in the public Workload API). No body, or `{}`.',
+          'x-extension': true,
+          parameters: [idParam('id')],
+          responses: { '202': { description: 'Resumed' }, ...refusals },
+        }),
+      },
+      '/workloads/{id}/history': { get: op('Replacements of the workload, newest first', { parameters: [idParam('id'), ...paging] }) },
+      '/workloads/{id}/promote': {
+        post: op('Lock the running draft artifact (a version is assigned) and reset statistics', {
+          description: '422 when the artifact is not a draft, there is no active proton, or a replacement is in progress. No body, or `{}`.',
+          parameters: [idParam('id')],
+          responses: { '202': { description: 'Promoted: the workload' }, ...refusals },
+        }),
+      },
       '/otel/workload/{id}/logs': {
         get: op('Replica logs (stdout/stderr), newest first', {
           parameters: [

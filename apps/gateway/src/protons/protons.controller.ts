@@ -6,6 +6,7 @@ import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
+import { withAbsoluteEndpoint } from '../http/public-url';
 import { NoQuery, Paging, parseOr422 } from '../http/validation';
 
 interface ProtonDto {
@@ -58,6 +59,6 @@ export class ProtonsController {
   }
 
   private absolute(p: ProtonDto): ProtonDto {
-    return { ...p, endpoint: `${this.config.PUBLIC_BASE_URL}${p.endpoint}` };
+    return withAbsoluteEndpoint(this.config.PUBLIC_BASE_URL, p);
   }
 }

@@ -17,6 +17,7 @@ import { ApiError } from '../http/api-error';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
+import { withAbsoluteEndpoint } from '../http/public-url';
 import { NoQuery, Paging, QueryArrayOf, QueryBool, QueryString, parseOr422 } from '../http/validation';
 import { StatsEnricher } from './stats.enricher';
 
@@ -141,6 +142,6 @@ export class WorkloadsController {
   }
 
   private absolute(dto: WorkloadDto): WorkloadDto {
-    return { ...dto, endpoint: `${this.config.PUBLIC_BASE_URL}${dto.endpoint}` };
+    return withAbsoluteEndpoint(this.config.PUBLIC_BASE_URL, dto);
   }
 }
