@@ -93,6 +93,7 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
       MONGODB_DB: namespace,
       BOOTSTRAP_API_TOKEN: ADMIN_TOKEN,
       DATA_DIR: dataDir,
+      TELEMETRY_SERVICE_URL: `http://127.0.0.1:${telemetryPort}`,
       ...extraEnv['workload-service'],
     },
     'telemetry-service': { ...common, INTERNAL_PORT: String(telemetryPort), CHDB_PATH: join(dataDir, 'chdb'), ...extraEnv['telemetry-service'] },
