@@ -2,6 +2,7 @@ import { Logger, LoggerService } from '@nestjs/common';
 import { QuietLogger } from '@wcp/nest-common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Topics } from '@wcp/contracts';
 import { MessageBus } from '@wcp/messaging';
 import mongoose, { Connection } from 'mongoose';
 import { join } from 'node:path';
@@ -79,6 +80,7 @@ export function localRuntime(config: WorkloadServiceConfig): { runtime: RuntimeD
     baseEnv: { PATH: config.PATH, TZ: 'UTC' },
     readyTimeoutMs: config.REPLICA_READY_TIMEOUT_MS,
     maxRestarts: config.REPLICA_MAX_RESTARTS,
+    logs: { pollMs: config.REPLICA_LOG_POLL_MS, maxBytes: config.REPLICA_LOG_MAX_BYTES, files: config.REPLICA_LOG_FILES },
   });
   return { runtime, imageCatalog: { refusal: (imageUri, entrypoint) => imageRefusal(imageUri, { catalogDirs, entrypoint }) } };
 }
@@ -93,6 +95,8 @@ export async function createWorkloadService(options: {
   const logger = new Logger('WorkloadService');
   const storage = await openStorage(options.config);
   const { runtime, imageCatalog } = localRuntime(options.config);
+  // Before recovery, so adopted replicas resume shipping where the last run stopped.
+  const logShipping = runtime.shipLogs?.((batch) => options.bus.publish(Topics.logs, [{ key: batch.workloadId, value: batch }]));
   const app = await NestFactory.create<NestFastifyApplication>(
     WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog, runtime, telemetryUrl: options.telemetryUrl ?? (() => options.config.TELEMETRY_SERVICE_URL) }),
     new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
@@ -128,6 +132,8 @@ export async function createWorkloadService(options: {
       await outbox.stop();
       await replacements.shutdown();
       await lifecycle.shutdown();
+      // After the replicas stopped (their last lines), before the caller closes the bus.
+      await logShipping?.stop();
       await app.close();
       await storage.close();
     },

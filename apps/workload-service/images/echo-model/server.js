@@ -3,6 +3,8 @@
 // Env: PORT (required), REPLICA_NAME, ECHO_DELAY_MS (default latency), ECHO_ERROR_RATE (0..1,
 // share of requests answered 500), ECHO_DRAIN_MS (how long a SIGTERM takes to exit, default
 // 0: a slow drain, for tests of stop grace). Query: delayMs=N, status=N override both per request.
+// Logs one stdout line per answered request (readiness probes of /healthz excepted): plain text,
+// or a JSON line with "level":"error" for a 5xx, as structured loggers write them.
 const http = require('node:http');
 
 const port = Number(process.env.PORT);
@@ -42,8 +44,17 @@ function readBody(req, done) {
   req.on('error', () => done(null));
 }
 
+function logRequest(method, path, status, ms) {
+  if (status >= 500) process.stdout.write(`${JSON.stringify({ level: 'error', msg: 'request failed', method, path, status, ms })}\n`);
+  else process.stdout.write(`${method} ${path} ${status} ${ms}ms\n`);
+}
+
 const server = http.createServer((req, res) => {
   const url = new URL(req.url || '/', 'http://local');
+  const started = process.hrtime.bigint();
+  if (url.pathname !== '/healthz') {
+    res.once('finish', () => logRequest(req.method, url.pathname, res.statusCode, Number((process.hrtime.bigint() - started) / 1000n) / 1000));
+  }
   readBody(req, (body) => {
     const delayParam = Number(url.searchParams.get('delayMs'));
     const delayMs = url.searchParams.has('delayMs') && Number.isFinite(delayParam) && delayParam >= 0 ? Math.min(delayParam, 600000) : defaultDelayMs;

@@ -21,7 +21,9 @@ server.on('error', (err) => {
   process.stderr.write(`never-ready: ${err.message}\n`);
   process.exit(err.code === 'EADDRINUSE' ? 98 : 1);
 });
-server.listen(port, '127.0.0.1');
+server.listen(port, '127.0.0.1', () => {
+  process.stdout.write(`never-ready ${replica} listening on 127.0.0.1:${port}, /healthz answers 503\n`);
+});
 
 process.on('SIGTERM', () => {
   server.close(() => process.exit(0));

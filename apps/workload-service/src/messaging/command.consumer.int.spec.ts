@@ -1,12 +1,16 @@
 import { CommandEnvelope, CommandResult, Topics } from '@wcp/contracts';
 import { KafkaBus } from '@wcp/messaging';
 import { requireKafka, requireMongo, uniqueName, waitFor } from '@wcp/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createWorkloadService, loadConfig, WorkloadServiceHandle } from '../index';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
 
 /**
  * Redelivery against the real broker and a real MongoDB-wire server: the same command message
- * delivered twice is applied once, and both deliveries get the same answer.
+ * delivered twice is applied once, and both deliveries get the same answer. A create deploys,
+ * so the local runtime starts one replica (its state under a temporary DATA_DIR).
  */
 describe('command consumer on Kafka + FerretDB', () => {
   const namespace = uniqueName('it');
@@ -16,7 +20,13 @@ describe('command consumer on Kafka + FerretDB', () => {
 
   beforeAll(async () => {
     bus = new KafkaBus({ brokers: requireKafka(), clientId: 'it', namespace, topics: [{ topic: Topics.commands, partitions: 2 }, { topic: Topics.commandResults, partitions: 1 }] });
-    const config = loadConfig({ MONGODB_URI: requireMongo(), MONGODB_DB: namespace, INTERNAL_PORT: '0', BOOTSTRAP_API_TOKEN: 'integration-admin-token-000' });
+    const config = loadConfig({
+      MONGODB_URI: requireMongo(),
+      MONGODB_DB: namespace,
+      INTERNAL_PORT: '0',
+      BOOTSTRAP_API_TOKEN: 'integration-admin-token-000',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'wcp-commands-it-')),
+    });
     service = await createWorkloadService({ config, bus, logger: false });
     await bus.subscribe({
       topic: Topics.commandResults,
@@ -66,9 +76,17 @@ describe('command consumer on Kafka + FerretDB', () => {
       return mine.length >= 2 ? mine : undefined;
     }, 'two replies', 30_000);
     expect(replies.map((r) => r.outcome.ok)).toEqual([true, true]);
-    expect(replies[1].outcome).toEqual(replies[0].outcome);
+    // The same workload; the answer renders it as it is when answered, and the runtime may have
+    // moved its status (and so updatedAt) on between the two deliveries.
+    const first = replies[0].outcome as { ok: true; value: Record<string, unknown> };
+    expect(replies[1].outcome).toEqual({ ok: true, value: { ...first.value, status: expect.any(String), updatedAt: expect.any(String) } });
+    expect(first.value).toMatchObject({ id: workloadId, protonId: expect.stringMatching(/^[0-9a-f]{24}$/) });
+    for (const r of replies) expect(['submitted', 'provisioning', 'launching', 'running']).toContain((r.outcome as { value: { status: string } }).value.status);
+    // One creating commit (created + the first start); what follows is the runtime's status changes.
     const stream = await service.app.get<EventStore>(EVENT_STORE).readStream(`workload-${workloadId}`);
-    expect(stream.map((e) => e.type)).toEqual(['workload.created']);
+    expect(stream.slice(0, 2).map((e) => e.type)).toEqual(['workload.created', 'workload.start-requested']);
+    expect(new Set(stream.slice(0, 2).map((e) => e.commitId)).size).toBe(1);
+    expect(stream.slice(2).map((e) => e.type)).toEqual(stream.slice(2).map(() => 'workload.status-changed'));
     const artifact = await service.app.get<EventStore>(EVENT_STORE).readStream('artifact-fedcbafedcbafedcbafedcba');
     expect(artifact.map((e) => e.type)).toEqual(['artifact.created', 'artifact.attached']);
   }, 60_000);

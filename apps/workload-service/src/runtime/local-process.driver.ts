@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Container, Probe } from '@wcp/contracts';
+import type { Container } from '@wcp/contracts';
 import { allocatePort } from './free-port';
 import { imageRefusal, resolveImage, type ResolvedImage } from './image.catalog';
 import { findProcessesWithEnv, isProcessAlive, readProcessEnv, signalGroup, sleep, terminateGroup } from './process-group';
-import { probeHttp, probeTcp, type ProbeOutcome } from './probe.runner';
+import { probeHttp, probeTcp, probeTiming, type ProbeOutcome, type ProbeTiming } from './probe.runner';
 import {
   aggregateStatus,
   exitCodeOf,
@@ -18,9 +18,13 @@ import {
   type ReplicaTermination,
   type ReplicaView,
 } from './proton-status';
+import { replicaEnv } from './replica-env';
+import { openReplicaLogs, ReplicaLogTailer, type LogTarget, type ReplicaLogOptions } from './replica-log.tailer';
 import { ReplicaStateStore, type ReplicaRecord } from './replica-state.store';
 import { DEFAULT_BACKOFF, restartDelayMs, type BackoffPolicy } from './restart-backoff';
 import type {
+  LogShipping,
+  LogSink,
   ProtonRuntimeStatus,
   ProtonSnapshot,
   ProtonSpec,
@@ -59,23 +63,13 @@ export interface LocalProcessDriverOptions {
   restartGraceMs?: number;
   /** Wait for death after SIGKILL before reporting a replica as unkillable (ms). */
   killWaitMs?: number;
+  /** Tailing and rotation of the per-replica log files, once `shipLogs` is called. */
+  logs?: ReplicaLogOptions;
   clock?: () => Date;
 }
 
-/** Environment names a caller may not set: they would let an artifact steer the Node binary or the loader. */
-const RESERVED_ENV = /^(NODE_|LD_|DYLD_|UV_|WCP_)|^(PORT|REPLICA_NAME)$/;
-
 /** Exit code by which catalog images report EADDRINUSE: the port was taken between allocation and bind. */
 const EXIT_PORT_IN_USE = 98;
-
-interface ProbeTiming {
-  path: string | null;
-  initialDelayMs: number;
-  periodMs: number;
-  timeoutMs: number;
-  failureThreshold: number;
-  successThreshold: number;
-}
 
 interface Replica extends ReplicaView {
   index: number;
@@ -137,6 +131,8 @@ export class LocalProcessDriver implements RuntimeDriver {
   private readonly protons = new Map<string, Proton>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<RuntimeEventListener>();
+  private logs: ReplicaLogTailer | null = null;
+  private recovered = false;
   private closed = false;
 
   constructor(private readonly options: LocalProcessDriverOptions) {
@@ -188,6 +184,16 @@ export class LocalProcessDriver implements RuntimeDriver {
     return () => this.listeners.delete(listener);
   }
 
+  shipLogs(sink: LogSink): LogShipping {
+    if (this.logs) throw new Error('logs are shipped already');
+    const tailer = new ReplicaLogTailer(this.logsDir, join(this.stateDir, 'log-cursors.json'), sink, this.options.logs, this.clock);
+    this.logs = tailer;
+    tailer.start();
+    for (const p of this.protons.values()) for (const r of p.replicas.values()) if (r.pid !== null && r.instanceId) tailer.adopted(logTarget(p, r), r.instanceId);
+    if (this.recovered) tailer.settle();
+    return tailer;
+  }
+
   async recover(desired: ProtonSpec[]): Promise<void> {
     const wanted = new Map(desired.map((s) => [s.protonId, s]));
     const records = this.store.load();
@@ -225,6 +231,8 @@ export class LocalProcessDriver implements RuntimeDriver {
     await Promise.all(kills);
     this.persist();
     for (const spec of desired) await this.ensureRunning(spec);
+    this.recovered = true;
+    this.logs?.settle();
   }
 
   async shutdown(options: ShutdownOptions): Promise<void> {
@@ -399,14 +407,15 @@ export class LocalProcessDriver implements RuntimeDriver {
       WCP_RUNTIME_DIR: this.stateDir,
     });
 
-    const logFd = openSync(join(this.logsDir, `${r.name}.log`), 'a', 0o600);
+    // Files, not pipes: the replica must be able to keep writing after a crash of the service.
+    const fds = openReplicaLogs(this.logsDir, r.name, `--- ${now} start ${p.resolved.image} replica=${r.name} port=${r.port} restartCount=${r.restartCount} instance=${instanceId}`);
     let child: ChildProcess;
     try {
-      writeSync(logFd, `--- ${now} start ${p.resolved.image} replica=${r.name} port=${r.port} restartCount=${r.restartCount}\n`);
+      this.logs?.launched(logTarget(p, r), instanceId);
       // detached: own process group, so a stop reaches everything it forks and it outlives a crash of ours.
-      child = spawn(p.resolved.command, p.resolved.args, { cwd: this.stateDir, env, detached: true, stdio: ['ignore', logFd, logFd] });
+      child = spawn(p.resolved.command, p.resolved.args, { cwd: this.stateDir, env, detached: true, stdio: ['ignore', ...fds] });
     } finally {
-      closeSync(logFd);
+      for (const fd of fds) closeSync(fd);
     }
     child.unref();
     child.once('error', (err) => this.onExit(p, r, gen, null, null, err.message));
@@ -455,6 +464,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.restartCount = rec.restartCount;
     r.podStartedAt = rec.podStartedAt;
     this.markStarted(p, r, rec.startedAt);
+    this.logs?.adopted(logTarget(p, r), rec.instanceId);
     this.emit(p, { type: 'ReplicaStarted', replica: r.name, pid: rec.pid, address: r.address ?? '', adopted: true });
     // It passed its startup phase in the previous life of the service; readiness must be proven again.
     this.supervise(p, r, gen, false);
@@ -509,6 +519,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.child = null;
     r.instanceId = null;
     r.adopted = false;
+    this.logs?.exited(r.name);
     if (wasReady) this.setReady(p, r, false, termination.reason);
     this.persist();
     const waiters = r.exitWaiters.splice(0);
@@ -613,7 +624,7 @@ export class LocalProcessDriver implements RuntimeDriver {
 
   private supervise(p: Proton, r: Replica, gen: number, withStartup: boolean): void {
     const c = p.primary;
-    const startup = withStartup && c?.startupProbe ? this.timing(c.startupProbe) : null;
+    const startup = withStartup && c?.startupProbe ? probeTiming(c.startupProbe, this.probeSecondMs) : null;
     const startupBudget = startup ? startup.initialDelayMs + startup.periodMs * startup.failureThreshold : 0;
     this.schedule(r, gen, this.readyTimeoutMs + startupBudget, () => {
       if (r.everReadyThisRun || p.lifecycle !== 'active') return;
@@ -645,7 +656,7 @@ export class LocalProcessDriver implements RuntimeDriver {
   private startReadinessAndLiveness(p: Proton, r: Replica, gen: number): void {
     const c = p.primary;
     const readiness: ProbeTiming = c?.readinessProbe
-      ? this.timing(c.readinessProbe)
+      ? probeTiming(c.readinessProbe, this.probeSecondMs)
       : { path: p.resolved?.readinessPath ?? null, initialDelayMs: 0, periodMs: this.defaultReadiness.periodMs, timeoutMs: this.defaultReadiness.timeoutMs, failureThreshold: this.defaultReadiness.failureThreshold, successThreshold: 1 };
     let successes = 0;
     let failures = 0;
@@ -661,7 +672,7 @@ export class LocalProcessDriver implements RuntimeDriver {
       return true;
     });
     if (!c?.livenessProbe) return;
-    const liveness = this.timing(c.livenessProbe);
+    const liveness = probeTiming(c.livenessProbe, this.probeSecondMs);
     let liveFailures = 0;
     this.probeLoop(r, gen, liveness, (outcome) => {
       if (outcome.ok) {
@@ -711,19 +722,6 @@ export class LocalProcessDriver implements RuntimeDriver {
       if (!isProcessAlive(r.pid)) this.onExit(p, r, gen, null, null);
       else this.schedulePidPoll(p, r, gen);
     });
-  }
-
-  private timing(probe: Probe): ProbeTiming {
-    const s = this.probeSecondMs;
-    return {
-      // Locally the container port is remapped to an allocated one, so a probe's own port is ignored.
-      path: probe.path,
-      initialDelayMs: (probe.initialDelaySeconds ?? 0) * s,
-      periodMs: (probe.periodSeconds ?? 10) * s,
-      timeoutMs: (probe.timeoutSeconds ?? 1) * s,
-      failureThreshold: probe.failureThreshold ?? 3,
-      successThreshold: probe.successThreshold ?? 1,
-    };
   }
 
   private setReady(p: Proton, r: Replica, ready: boolean, reason: string | null = null, message: string | null = null): void {
@@ -839,21 +837,8 @@ export class LocalProcessDriver implements RuntimeDriver {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/**
- * Environment of a replica process, lowest precedence first. Names that steer the Node
- * binary, the dynamic loader or the runtime's own markers are dropped from what an artifact
- * or the service passes, so an API caller cannot make the host run code of their choosing.
- */
-export function replicaEnv(
-  base: Record<string, string>,
-  protonEnv: Record<string, string>,
-  containerEnv: ReadonlyArray<{ name: string; value: string }>,
-  runtime: Record<string, string>,
-): Record<string, string> {
-  const env: Record<string, string> = { ...base };
-  for (const [name, value] of Object.entries(protonEnv)) if (!RESERVED_ENV.test(name)) env[name] = value;
-  for (const v of containerEnv) if (!RESERVED_ENV.test(v.name)) env[v.name] = v.value;
-  return { ...env, ...runtime };
+function logTarget(p: Proton, r: Replica): LogTarget {
+  return { replica: r.name, workloadId: p.spec.workloadId, protonId: p.spec.protonId, container: p.primary?.name ?? 'main' };
 }
 
 /** Stable per index: a restarted replica keeps its name, like a pod whose container restarts. */

@@ -1,10 +1,34 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import type { Probe } from '@wcp/contracts';
 
 export interface ProbeOutcome {
   ok: boolean;
   /** Human-readable result, e.g. "GET /healthz → 503" or "connect ECONNREFUSED". */
   detail: string;
+}
+
+/** A probe's configuration in milliseconds. */
+export interface ProbeTiming {
+  path: string | null;
+  initialDelayMs: number;
+  periodMs: number;
+  timeoutMs: number;
+  failureThreshold: number;
+  successThreshold: number;
+}
+
+/** Kubernetes defaults for what a probe leaves out; `secondMs` is the length of one probe second (tests shrink it). */
+export function probeTiming(probe: Probe, secondMs: number): ProbeTiming {
+  return {
+    // Locally the container port is remapped to an allocated one, so a probe's own port is ignored.
+    path: probe.path,
+    initialDelayMs: (probe.initialDelaySeconds ?? 0) * secondMs,
+    periodMs: (probe.periodSeconds ?? 10) * secondMs,
+    timeoutMs: (probe.timeoutSeconds ?? 1) * secondMs,
+    failureThreshold: probe.failureThreshold ?? 3,
+    successThreshold: probe.successThreshold ?? 1,
+  };
 }
 
 /** HTTP GET probe; healthy on 2xx/3xx as Kubernetes does. A fresh connection per probe. */

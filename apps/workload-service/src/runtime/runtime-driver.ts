@@ -1,4 +1,4 @@
-import type { Container } from '@wcp/contracts';
+import type { Container, LogBatch } from '@wcp/contracts';
 
 /**
  * The runtime seam of the workload service: something that runs protons (one container group
@@ -131,6 +131,18 @@ export type RuntimeEvent =
 
 export type RuntimeEventListener = (event: RuntimeEvent) => void;
 
+/**
+ * Where a driver hands its replicas' output: one bounded batch of one replica's lines at a
+ * time. Resolves once the batch is durable downstream (published); a rejection has the same
+ * lines offered again later, so nothing is lost while the transport is down.
+ */
+export type LogSink = (batch: LogBatch) => Promise<void>;
+
+export interface LogShipping {
+  /** Stop reading; ship what is left for at most `timeoutMs`, and remember where to resume. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
 export interface RuntimeDriver {
   /**
    * Make the proton run `spec.replicas` replicas. Idempotent: replicas that exist (running,
@@ -154,6 +166,12 @@ export interface RuntimeDriver {
   recover(desired: ProtonSpec[]): Promise<void>;
   /** Stop probes and timers; stop the replicas or leave them for the next boot's `recover`. */
   shutdown(options: ShutdownOptions): Promise<void>;
+  /**
+   * Optional: from now on, ship every replica's stdout/stderr lines to `sink`, resuming where
+   * the last run stopped. Call before `recover`. The local driver tails its per-replica log
+   * files; a Kubernetes driver would follow the kubelet's container logs (`pods/log`).
+   */
+  shipLogs?(sink: LogSink): LogShipping;
 }
 
 /** Injection token of the seam (the lead's Nest module binds the chosen driver to it). */
