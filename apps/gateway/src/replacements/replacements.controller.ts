@@ -13,7 +13,7 @@ import { EmptyBody, NoQuery, Paging, parseOr422 } from '../http/validation';
 /** `GET /workloads/{id}/settings`, and the answer of a PATCH that changes nothing. */
 export interface SettingsDto {
   runtime: RuntimeSettings;
-  replacement: unknown | null;
+  replacement: ReplacementDto | null;
 }
 
 /** What `UpdateSettings` answers: a started rolling replacement (202), or the same runtime again (200). */
