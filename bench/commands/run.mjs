@@ -36,6 +36,15 @@ async function waitHealthy(url) {
   }
   throw new Error(`not healthy: ${url}`);
 }
+/** Until GET shows the workload `stopped` (its replica gone), polling every 20 ms for at most 30 s. */
+async function untilStopped(id) {
+  for (let i = 0; i < 1500; i++) {
+    const r = await fetch(`${base}/workloads/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    if (r.ok && (await r.json()).status === 'stopped') return;
+    await sleep(20);
+  }
+  throw new Error(`workload ${id} did not stop`);
+}
 function percentile(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]; }
 async function measure(label, total, fn) {
   const latencies = [];
@@ -54,6 +63,10 @@ async function measure(label, total, fn) {
   return { label, rps: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+// A create deploys (one replica process per workload): the bench's workloads are stopped right
+// after their create, and the admin's quota is set above their number, so the measured PATCHes
+// run with no replica alive, as before creates deployed.
+const MAX_ACTIVE = String(CONCURRENCY * 4 + 100);
 const namespace = `bench_${Date.now().toString(36)}`;
 const [gw, ws, ts] = await Promise.all([freePort(), freePort(), freePort()]);
 const dataDir = mkdtempSync(join(tmpdir(), 'wcp-bench-'));
@@ -61,10 +74,10 @@ const common = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, KAFKA_NAMESPACE: name
 let gateway;
 if (EMBEDDED) {
   // Same commands, one process: in-process bus and SQLite instead of Kafka and FerretDB.
-  gateway = start('embedded', { PORT: String(gw), DATA_DIR: dataDir, BOOTSTRAP_API_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '0', KAFKA_BROKERS: '', MONGODB_URI: '' });
+  gateway = start('embedded', { PORT: String(gw), DATA_DIR: dataDir, BOOTSTRAP_API_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '0', KAFKA_BROKERS: '', MONGODB_URI: '', MAX_ACTIVE_WORKLOADS_PER_OWNER: MAX_ACTIVE });
 } else {
   // STORE=sqlite keeps Kafka but swaps FerretDB for the embedded store, to split the cost.
-  start('workload-service', { ...common, INTERNAL_PORT: String(ws), MONGODB_URI: process.env.STORE === 'sqlite' ? '' : process.env.MONGODB_URI, MONGODB_DB: namespace, BOOTSTRAP_API_TOKEN: TOKEN, DATA_DIR: dataDir });
+  start('workload-service', { ...common, INTERNAL_PORT: String(ws), MONGODB_URI: process.env.STORE === 'sqlite' ? '' : process.env.MONGODB_URI, MONGODB_DB: namespace, BOOTSTRAP_API_TOKEN: TOKEN, DATA_DIR: dataDir, MAX_ACTIVE_WORKLOADS_PER_OWNER: MAX_ACTIVE });
   await waitHealthy(`http://127.0.0.1:${ws}/internal/health`);
   start('telemetry-service', { ...common, INTERNAL_PORT: String(ts), CHDB_PATH: join(dataDir, 'chdb') });
   await waitHealthy(`http://127.0.0.1:${ts}/internal/health`);
@@ -79,7 +92,11 @@ try {
   for (let i = 0; i < CONCURRENCY * 4; i++) {
     const r = await fetch(`${base}/workloads`, { method: 'POST', headers, body: JSON.stringify({ name: `b${i}`, artifact: { name: `a${i}`, spec: { containerGroups: [{ name: 'default', containers: [{ name: 'main', primary: true, imageUri: 'local/echo-model:1', port: 8000 }] }] } } }) });
     if (r.status !== 201) throw new Error(`create: ${r.status} ${await r.text()}`);
-    ids.push((await r.json()).id);
+    const { id } = await r.json();
+    const stop = await fetch(`${base}/workloads/${id}/stop`, { method: 'POST', headers: { authorization: headers.authorization } });
+    if (stop.status !== 202 && stop.status !== 200) throw new Error(`stop: ${stop.status} ${await stop.text()}`);
+    await untilStopped(id);
+    ids.push(id);
   }
   await measure('warm-up', 200, (i) => fetch(`${base}/workloads/${ids[i % ids.length]}`, { method: 'PATCH', headers, body: JSON.stringify({ description: `w${i}` }) }).then((r) => r.arrayBuffer()));
   const plain = await measure('plain HTTP round trip (GET /openapi.json, authenticated)', COMMANDS, () => fetch(`${base}/openapi.json`, { headers }).then((r) => r.arrayBuffer()));

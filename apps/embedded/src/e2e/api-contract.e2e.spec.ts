@@ -11,15 +11,23 @@ import {
   OWNER_PERMISSIONS,
   rawRequest,
   settledEvents,
+  stopAndWait,
   TestUser,
   TIME,
+  waitForStatus,
 } from './api.helpers';
+import { replicaProcesses } from './replica-processes';
 import { ADMIN_TOKEN, echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
 
 /**
  * The control-plane contract of API.md §1–§3 (artifacts, workloads, start/stop, events, related,
  * identity, error contract) driven over HTTP, in both ways to run. One system per mode; a low
  * rate limit and a low per-owner quota are set so 429 and the start limit can be reached.
+ *
+ * Creating a workload deploys it (real replica processes), and the quota counts every user's
+ * running or starting workloads: a test that needs a workload only as a resource stops it at once
+ * (`createParked`, `createStopped`), and after each test whatever still runs is stopped, so every
+ * test starts with the whole quota free and no status in flux.
  */
 const RATE_LIMIT_PER_MINUTE = 1000;
 const MAX_ACTIVE = 2;
@@ -43,11 +51,24 @@ describe.each([
   let bob: TestUser;
   const tokens: string[] = [];
 
-  const createWorkload = async (client: ApiClient, body: Record<string, unknown>) => {
+  /** Creates (which deploys) and leaves it starting; returns the 201 body. */
+  const createDeployed = async (client: ApiClient, body: Record<string, unknown>) => {
     const created = await client.post('/api/v2/workloads', { artifact: echoArtifact(), ...body });
     if (created.status !== 201) throw new Error(`create workload: ${created.status} ${JSON.stringify(created.body)}`);
     return created.body;
   };
+  /**
+   * A workload needed only as a resource: created, and its stop requested at once (a stopping
+   * workload no longer counts against the limit); returns the 201 body. `afterEach` waits for it.
+   */
+  const createParked = async (client: ApiClient, body: Record<string, unknown>) => {
+    const w = await createDeployed(client, body);
+    const stop = await client.post(`/api/v2/workloads/${w.id}/stop`);
+    if (stop.status !== 202) throw new Error(`stop ${w.id}: ${stop.status} ${JSON.stringify(stop.body)}`);
+    return w;
+  };
+  /** Created and stopped, for a test that needs it at rest; returns it as stopped. */
+  const createStopped = async (client: ApiClient, body: Record<string, unknown>) => stopAndWait(client, (await createDeployed(client, body)).id);
   const createArtifact = async (client: ApiClient, name: string) => {
     const created = await client.post('/api/v2/artifacts', echoArtifact(name));
     if (created.status !== 201) throw new Error(`create artifact: ${created.status} ${JSON.stringify(created.body)}`);
@@ -67,6 +88,16 @@ describe.each([
     await system?.stop();
   });
 
+  const ACTIVE_OR_STOPPING = [...ACTIVE_STATUSES, 'stopping'].join(',');
+  afterEach(async () => {
+    // Nothing a test deployed outlives it (an admin sees every workload).
+    const moving = await listAll(api, `/api/v2/workloads?status=${ACTIVE_OR_STOPPING}`);
+    for (const w of moving) if (w.status !== 'stopping') await api.post(`/api/v2/workloads/${w.id}/stop`);
+    if (moving.length > 0) {
+      await waitFor(async () => (await api.get(`/api/v2/workloads?limit=1&status=${ACTIVE_OR_STOPPING}`)).body.totalCount === 0, 'every workload to stop', 30_000, 20);
+    }
+  });
+
   describe('conventions', () => {
     it('serves health without a token, with or without a trailing slash', async () => {
       for (const path of ['/api/v2/health', '/api/v2/health/']) {
@@ -78,7 +109,7 @@ describe.each([
 
     it('answers 401 {detail} without a token, with an unknown token and with a non-bearer header', async () => {
       const anonymous = new ApiClient(system.baseUrl);
-      const w = await createWorkload(api, { name: 'auth-target' });
+      const w = await createParked(api, { name: 'auth-target' });
       const routes: Array<[string, string, unknown?]> = [
         ['GET', '/api/v2/workloads'],
         ['POST', '/api/v2/workloads', { name: 'x', artifact: echoArtifact() }],
@@ -94,6 +125,7 @@ describe.each([
         ['GET', '/api/v2/admin/users'],
         ['POST', '/api/v2/admin/users', { username: 'mallory' }],
         ['POST', '/api/v2/admin/groups', { name: 'g' }],
+        ['GET', '/api/v2/version'],
       ];
       for (const [method, path, body] of routes) {
         expectError(await anonymous.request(method, path, body), 401);
@@ -115,9 +147,19 @@ describe.each([
       expect({ status: anonymous.status, detail: typeof anonymous.body?.detail }).toEqual({ status: 401, detail: 'string' });
     });
 
+    it('serves the version to a valid token only (clients verify their credentials with it)', async () => {
+      for (const path of ['/api/v2/version/', '/api/v2/version']) {
+        const version = await api.get(path);
+        expect({ path, status: version.status }).toEqual({ path, status: 200 });
+        expect(version.body).toEqual({ major: expect.any(Number), minor: expect.any(Number), versionString: expect.any(String), releasedVersion: expect.any(String) });
+        expect(version.body.versionString.startsWith(`${version.body.major}.${version.body.minor}`)).toBe(true);
+        for (const token of [undefined, 'not-a-known-token-0000000000']) expectError(await rawRequest(system.baseUrl, 'GET', path, token), 401);
+      }
+    });
+
     it('answers every route with a trailing slash too, without a redirect', async () => {
       const artifact = await createArtifact(api, 'slash');
-      const w = await createWorkload(api, { name: 'slash' });
+      const w = await createStopped(api, { name: 'slash' });
       for (const path of [
         '/api/v2/workloads',
         `/api/v2/workloads/${w.id}`,
@@ -126,6 +168,7 @@ describe.each([
         '/api/v2/artifacts',
         `/api/v2/artifacts/${artifact.id}`,
         '/api/v2/admin/users',
+        '/api/v2/version',
       ]) {
         const plain = await rawRequest(system.baseUrl, 'GET', path, ADMIN_TOKEN);
         const slashed = await rawRequest(system.baseUrl, 'GET', `${path}/`, ADMIN_TOKEN);
@@ -138,14 +181,15 @@ describe.each([
       expect(created.status).toBe(201);
       const patched = await rawRequest(system.baseUrl, 'PATCH', `/api/v2/workloads/${created.body.id}/`, ADMIN_TOKEN, { description: 'd' });
       expect({ status: patched.status, description: patched.body.description }).toEqual({ status: 200, description: 'd' });
-      expect((await rawRequest(system.baseUrl, 'POST', `/api/v2/workloads/${created.body.id}/stop/`, ADMIN_TOKEN)).status).toBe(200);
+      // Created means deployed: the stop is accepted (202), not a no-op.
+      expect((await rawRequest(system.baseUrl, 'POST', `/api/v2/workloads/${created.body.id}/stop/`, ADMIN_TOKEN)).status).toBe(202);
       expect((await rawRequest(system.baseUrl, 'DELETE', `/api/v2/workloads/${created.body.id}/`, ADMIN_TOKEN)).status).toBe(204);
       expect((await rawRequest(system.baseUrl, 'DELETE', `/api/v2/artifacts/${artifact.id}/`, ADMIN_TOKEN)).status).toBe(204);
       expect((await rawRequest(system.baseUrl, 'POST', '/api/v2/artifacts/', ADMIN_TOKEN, echoArtifact('slash-post'))).status).toBe(201);
     });
 
     it('rejects unknown query parameters with 422 extra_forbidden on every route', async () => {
-      const w = await createWorkload(api, { name: 'query-target' });
+      const w = await createStopped(api, { name: 'query-target' });
       const artifact = await createArtifact(api, 'query-target');
       const cases: Array<[string, string, unknown?]> = [
         ['GET', '/api/v2/workloads?bogus=1'],
@@ -165,21 +209,23 @@ describe.each([
         ['GET', '/api/v2/admin/users?bogus=1'],
         ['POST', '/api/v2/admin/users?bogus=1', { username: 'query-user' }],
         ['POST', '/api/v2/admin/groups?bogus=1', { name: 'query-group' }],
+        ['GET', '/api/v2/version?bogus=1'],
       ];
       for (const [method, path, body] of cases) {
         const response = await api.request(method, path, body);
         expect({ method, path, status: response.status }).toEqual({ method, path, status: 422 });
         expectValidationError(response, { loc: ['query', 'bogus'], type: 'extra_forbidden' });
       }
-      // None of them acted.
+      // None of them acted (the workload was stopped: a start that got through would show).
       expect((await api.get(`/api/v2/workloads/${w.id}`)).body).toMatchObject({ name: 'query-target', status: 'stopped' });
+      expect(await listAll(api, '/api/v2/workloads?search=q')).not.toContainEqual(expect.objectContaining({ name: 'q' }));
       expect((await api.get(`/api/v2/artifacts/${artifact.id}`)).status).toBe(200);
       // Events accept only offset/limit.
       expectValidationError(await api.get(`/api/v2/workloads/${w.id}/events?orderBy=timestamp`), { loc: ['query', 'orderBy'], type: 'extra_forbidden' });
     });
 
     it('keeps limit within 1..100 and offset ≥ 0 on every list (else 422)', async () => {
-      const w = await createWorkload(api, { name: 'paging-target' });
+      const w = await createParked(api, { name: 'paging-target' });
       for (const list of ['/api/v2/workloads', '/api/v2/artifacts', `/api/v2/workloads/${w.id}/events`, '/api/v2/admin/users']) {
         for (const limit of ['0', '101', '-1', 'ten', '1.5']) {
           expectValidationError(await api.get(`${list}?limit=${limit}`), { loc: ['query', 'limit'] });
@@ -196,7 +242,7 @@ describe.each([
     });
 
     it('answers 400 {detail} to malformed JSON', async () => {
-      const w = await createWorkload(api, { name: 'json-target' });
+      const w = await createParked(api, { name: 'json-target' });
       for (const [method, path] of [
         ['POST', '/api/v2/workloads'],
         ['PATCH', `/api/v2/workloads/${w.id}`],
@@ -235,12 +281,13 @@ describe.each([
     });
 
     it('speaks camelCase keys, 24-hex ids and RFC 3339 UTC millisecond times', async () => {
-      const w = await createWorkload(api, { name: 'shape', tags: [{ name: 'k', value: 'v' }] });
+      const w = await createDeployed(api, { name: 'shape', tags: [{ name: 'k', value: 'v' }] });
       const keys = (value: unknown): string[] =>
         value && typeof value === 'object' ? Object.entries(value).flatMap(([k, v]) => [...(Array.isArray(value) ? [] : [k]), ...keys(v)]) : [];
       for (const key of keys(w)) expect(key).toMatch(/^[a-z][A-Za-z0-9]*$/);
       expect(w.id).toMatch(ID);
       expect(w.artifactId).toMatch(ID);
+      expect(w.protonId).toMatch(ID);
       expect(w.creator.id).toMatch(ID);
       expect(w.createdAt).toMatch(TIME);
       expect(w.updatedAt).toMatch(TIME);
@@ -414,7 +461,7 @@ describe.each([
       expect((await alice.api.get(`/api/v2/artifacts/${locked.id}`)).status).toBe(200);
 
       const used = await createArtifact(alice.api, 'in-use');
-      const w = await createWorkload(alice.api, { name: 'user-of-draft', artifact: undefined, artifactId: used.id });
+      const w = await createParked(alice.api, { name: 'user-of-draft', artifact: undefined, artifactId: used.id });
       expectError(await alice.api.delete(`/api/v2/artifacts/${used.id}`), 409);
       expect((await alice.api.delete(`/api/v2/workloads/${w.id}`)).status).toBe(204);
       expect((await alice.api.delete(`/api/v2/artifacts/${used.id}`)).status).toBe(204);
@@ -462,12 +509,12 @@ describe.each([
         creator: expect.objectContaining({ id: alice.id, username: 'alice' }),
         owners: [expect.objectContaining({ id: alice.id, username: 'alice' })],
         permissions: expect.arrayContaining(OWNER_PERMISSIONS),
-        status: 'stopped',
+        status: 'submitted',
         importance: 'low',
         type: 'service',
         artifactId: expect.stringMatching(ID),
         artifact: { id: w.artifactId, name: 'alice-art', status: 'draft', type: 'service', version: null, artifactRepositoryId: null },
-        protonId: null,
+        protonId: expect.stringMatching(ID),
         endpoint: `${system.baseUrl}/api/v2/endpoints/workloads/${w.id}/`,
         runtime: { containerGroups: [{ name: 'default', replicaCount: 1, autoscaling: null, resourceBundles: [], containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: 536870912, gpu: null } }] }] },
         replacement: null,
@@ -477,7 +524,87 @@ describe.each([
       });
       // The inline artifact exists on its own, owned by the creator, as a draft.
       expect((await alice.api.get(`/api/v2/artifacts/${w.artifactId}`)).body).toMatchObject({ name: 'alice-art', status: 'draft', creator: { id: alice.id } });
-      expect((await alice.api.get(`/api/v2/workloads/${w.id}`)).body).toEqual(w);
+      // Read back it is the same workload on its way up: only status and updatedAt move.
+      const read = (await alice.api.get(`/api/v2/workloads/${w.id}`)).body;
+      expect(read).toEqual({ ...w, status: expect.any(String), updatedAt: expect.stringMatching(TIME) });
+      expect(ACTIVE_STATUSES).toContain(read.status);
+    });
+
+    it('deploys on create: 201 submitted with a proton, then running and answering through the data plane', async () => {
+      const created = await alice.api.post('/api/v2/workloads', { name: 'deployed', artifact: echoArtifact('deployed-art') });
+      expect(created.status).toBe(201);
+      const w = created.body;
+      expect(w).toMatchObject({ status: 'submitted', protonId: expect.stringMatching(ID) });
+      const running = await waitForStatus(alice.api, w.id, 'running');
+      expect(running.protonId).toBe(w.protonId);
+      expect((await alice.api.get(`/api/v2/workloads/${w.id}/protons`)).body.data).toEqual([expect.objectContaining({ id: w.protonId, role: 'active', status: 'running' })]);
+      expect(replicaProcesses(w.protonId)).toHaveLength(1);
+      const answer = await alice.api.post(`/api/v2/endpoints/workloads/${w.id}/predict?x=1`, { input: 1 });
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ ok: true, path: '/predict', body: { input: 1 } });
+      // A start of a running workload is a no-op.
+      const start = await alice.api.post(`/api/v2/workloads/${w.id}/start`);
+      expect(start.status).toBe(200);
+      expect((await alice.api.get(`/api/v2/workloads/${w.id}`)).body).toMatchObject({ status: 'running', protonId: w.protonId });
+      // The history: one start, in the create's commit and by its creator, then the runtime's way up
+      // (a step the runtime passes quickly may not be reported on its own).
+      const history = (await alice.api.get(`/api/v2/workloads/${w.id}/events?limit=100`)).body.data.reverse();
+      expect(history.slice(0, 2).map((e: any) => e.eventType)).toEqual(['Workload Created', 'Start Requested']);
+      expect(history[1]).toMatchObject({ actorId: alice.id, timestamp: history[0].timestamp, details: { protonId: w.protonId } });
+      const way = history.slice(2);
+      expect(way.every((e: any) => e.eventType === 'Status Changed' && e.details.protonId === w.protonId)).toBe(true);
+      const path = ['submitted', ...way.map((e: any) => e.details.to)];
+      expect(way.map((e: any) => e.details.from)).toEqual(path.slice(0, -1));
+      expect(path[path.length - 1]).toBe('running');
+      // In order, no step back or repeated.
+      expect(path).toEqual(['submitted', 'provisioning', 'launching', 'running'].filter((s) => path.includes(s)));
+    });
+
+    it('runs a partial runtime as sent by the public API\'s clients, answering with the full normalised runtime', async () => {
+      const created = await api.post('/api/v2/workloads', { name: 'partial', artifact: echoArtifact('partial-art'), runtime: { containerGroups: [{ name: 'default', replicaCount: 3 }] } });
+      expect(created.status).toBe(201);
+      const w = created.body;
+      expect(w.runtime).toEqual({
+        containerGroups: [{ name: 'default', replicaCount: 3, autoscaling: null, resourceBundles: [], containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: 536870912, gpu: null } }] }],
+      });
+      const details = await waitFor(
+        async () => {
+          const d = await api.get(`/api/v2/workloads/${w.id}/protons/${w.protonId}/statusDetails`);
+          // 204 until the runtime has a first snapshot.
+          if (d.status !== 200 || d.body.overallStatus.state !== 'running') return undefined;
+          return d.body.replicas.length === 3 && d.body.replicas.every((r: any) => r.status === 'running' && r.containers.every((c: any) => c.ready)) ? d.body : undefined;
+        },
+        'three running replicas',
+        30_000,
+        50,
+      );
+      expect(new Set(details.replicas.map((r: any) => r.name)).size).toBe(3);
+      expect((await waitForStatus(api, w.id, 'running')).runtime).toEqual(w.runtime);
+      expect(replicaProcesses(w.protonId)).toHaveLength(3);
+    });
+
+    it('fills a runtime from a resource bundle, and refuses an unknown bundle (422, nothing created)', async () => {
+      // No group name either: it defaults to `default`.
+      const bundled = await createDeployed(api, { name: 'bundled', runtime: { containerGroups: [{ resourceBundles: ['cpu.small'] }] } });
+      expect(bundled.runtime).toEqual({
+        containerGroups: [{ name: 'default', replicaCount: 1, autoscaling: null, resourceBundles: ['cpu.small'], containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: 1073741824, gpu: null } }] }],
+      });
+      const unknown = await api.post('/api/v2/workloads', {
+        name: 'unknown-bundle',
+        artifact: echoArtifact('unknown-bundle'),
+        runtime: { containerGroups: [{ name: 'default', resourceBundles: ['cpu.nope'] }] },
+      });
+      expectValidationError(unknown, { loc: ['body', 'runtime', 'containerGroups', 0, 'resourceBundles', 0] });
+      expect(await listAll(api, '/api/v2/workloads?search=unknown-bundle')).toEqual([]);
+      expect((await listAll(api, '/api/v2/artifacts')).map((a) => a.name)).not.toContain('unknown-bundle');
+      // At most one bundle per group.
+      const two = await api.post('/api/v2/workloads', {
+        name: 'two-bundles',
+        artifact: echoArtifact('two-bundles'),
+        runtime: { containerGroups: [{ name: 'default', resourceBundles: ['cpu.small', 'cpu.small'] }] },
+      });
+      expectValidationError(two, { loc: ['body', 'runtime', 'containerGroups', 0, 'resourceBundles'] });
+      expect(await listAll(api, '/api/v2/workloads?search=two-bundles')).toEqual([]);
     });
 
     it('normalizes the runtime: memory units to bytes, autoscaling without replicaCount', async () => {
@@ -493,12 +620,18 @@ describe.each([
         ['100KB', 100000],
       ];
       for (const [memory, bytes] of cases) {
-        const w = await createWorkload(api, { name: `mem-${String(memory)}`, runtime: runtime(memory, { replicaCount: 2 }) });
+        const w = await createParked(api, { name: `mem-${String(memory)}`, runtime: runtime(memory, { replicaCount: 2 }) });
         expect(w.runtime.containerGroups[0]).toMatchObject({ replicaCount: 2, containers: [{ name: 'main', resourceAllocation: { cpu: 0.5, memory: bytes, gpu: 0 } }] });
       }
       const autoscaling = { enabled: true, minReplicaCount: 0, maxReplicaCount: 3, policies: [{ scalingMetric: 'httpRequestsConcurrency', target: 5 }], cooldownPeriodMinutes: 2 };
-      const scaled = await createWorkload(api, { name: 'scaled', runtime: runtime('1Gi', { autoscaling }) });
+      const scaled = await createParked(api, { name: 'scaled', runtime: runtime('1Gi', { autoscaling }) });
       expect(scaled.runtime.containerGroups[0]).toMatchObject({ replicaCount: null, autoscaling });
+      // Containers are optional: the artifact's primary container gets the default allocation.
+      const full = { name: 'default', replicaCount: 2, autoscaling: null, resourceBundles: [], containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: 536870912, gpu: null } }] };
+      for (const group of [{ name: 'default', replicaCount: 2, containers: [] }, { name: 'default', replicaCount: 2 }]) {
+        const w = await createParked(api, { name: `no-containers-${Object.keys(group).length}`, runtime: { containerGroups: [group] } });
+        expect(w.runtime).toEqual({ containerGroups: [full] });
+      }
     });
 
     it('validates the runtime', async () => {
@@ -545,6 +678,8 @@ describe.each([
       expect(first.body).toMatchObject({ artifactId: draft.id, artifact: { id: draft.id, status: 'draft', version: null }, importance: 'high' });
       expectError(await bob.api.post('/api/v2/workloads', { name: 'second-user', artifactId: draft.id }), 409);
       expect((await listAll(bob.api, `/api/v2/workloads?artifactId=${draft.id}`)).map((w) => w.name)).toEqual(['first-user']);
+      // Each create deploys: a stopping workload no longer counts against bob's limit.
+      expect((await bob.api.post(`/api/v2/workloads/${first.body.id}/stop`)).status).toBe(202);
 
       const shared = await createArtifact(bob.api, 'shared');
       await bob.api.patch(`/api/v2/artifacts/${shared.id}`, { status: 'locked' });
@@ -558,7 +693,8 @@ describe.each([
 
     it('shows a locked artifact in the summary of workloads already using it', async () => {
       const draft = await createArtifact(bob.api, 'lock-later');
-      const w = await createWorkload(bob.api, { name: 'lock-later', artifact: undefined, artifactId: draft.id });
+      // At rest before the lock (a lock while its status changes can lose one of the two in the read model).
+      const w = await createStopped(bob.api, { name: 'lock-later', artifact: undefined, artifactId: draft.id });
       await bob.api.patch(`/api/v2/artifacts/${draft.id}`, { status: 'locked' });
       expect((await bob.api.get(`/api/v2/workloads/${w.id}`)).body.artifact).toMatchObject({ id: draft.id, status: 'locked', version: 1 });
     });
@@ -576,17 +712,17 @@ describe.each([
       expect(other.body.id).not.toBe(first.body.id);
       const listed = await listAll(alice.api, '/api/v2/workloads?search=idempotent');
       expect(listed.map((w) => w.id).sort()).toEqual([first.body.id, other.body.id].sort());
+      // Alice is at the limit of active workloads now; a retry still answers the first result.
+      expect(listed.every((w) => ACTIVE_STATUSES.includes(w.status))).toBe(true);
+      const late = await alice.api.post('/api/v2/workloads', body, { 'idempotency-key': 'retry-1' });
+      expect({ status: late.status, id: late.body.id }).toEqual({ status: 201, id: first.body.id });
     });
 
     it('patches name, description and importance by merge, without a restart', async () => {
-      const w = await createWorkload(alice.api, { name: 'patchable', description: 'before', importance: 'moderate', tags: [{ name: 'team', value: 'a' }] });
-      const started = await alice.api.post(`/api/v2/workloads/${w.id}/start`);
-      expect(started.status).toBe(202);
+      const w = await createDeployed(alice.api, { name: 'patchable', description: 'before', importance: 'moderate', tags: [{ name: 'team', value: 'a' }] });
       // Once the runtime has it running, a PATCH must leave status and proton alone.
-      const before = await waitFor(async () => {
-        const current = (await alice.api.get(`/api/v2/workloads/${w.id}`)).body;
-        return current.status === 'running' && current.protonId ? current : undefined;
-      }, 'workload to run', 30_000);
+      const before = await waitForStatus(alice.api, w.id, 'running');
+      expect(before.protonId).toBe(w.protonId);
 
       const importance = await alice.api.patch(`/api/v2/workloads/${w.id}`, { importance: 'critical' });
       expect(importance.status).toBe(200);
@@ -614,7 +750,7 @@ describe.each([
     });
 
     it('shows workloads to their creator and admins only (404 to others)', async () => {
-      const w = await createWorkload(alice.api, { name: 'alice-private' });
+      const w = await createStopped(alice.api, { name: 'alice-private' });
       for (const [method, path, body] of [
         ['GET', `/api/v2/workloads/${w.id}`],
         ['PATCH', `/api/v2/workloads/${w.id}`, { name: 'bob-was-here' }],
@@ -649,7 +785,7 @@ describe.each([
     });
 
     it('deletes a workload: 204, then 404 everywhere, and releases its draft artifact', async () => {
-      const w = await createWorkload(alice.api, { name: 'doomed' });
+      const w = await createParked(alice.api, { name: 'doomed' });
       expectError(await bob.api.delete(`/api/v2/workloads/${w.id}`), 404);
       expect((await alice.api.get(`/api/v2/workloads/${w.id}`)).status).toBe(200);
 
@@ -677,11 +813,12 @@ describe.each([
       expect((await alice.api.delete(`/api/v2/artifacts/${w.artifactId}`)).status).toBe(204);
     });
 
-    it('deletes a started workload too', async () => {
-      const w = await createWorkload(bob.api, { name: 'doomed-running' });
-      expect((await bob.api.post(`/api/v2/workloads/${w.id}/start`)).status).toBe(202);
+    it('deletes a started workload too, replicas and all', async () => {
+      const w = await createDeployed(bob.api, { name: 'doomed-running' });
+      await waitFor(() => replicaProcesses(w.protonId).length === 1, 'its replica process', 10_000, 20);
       expect((await bob.api.delete(`/api/v2/workloads/${w.id}`)).status).toBe(204);
       expectError(await bob.api.get(`/api/v2/workloads/${w.id}`), 404);
+      expect(replicaProcesses(w.protonId)).toHaveLength(0);
     });
   });
 
@@ -689,8 +826,18 @@ describe.each([
     const operation = (id: string) => ({ status: expect.any(String), workloadId: id, trackVia: `/api/v2/workloads/${id}` });
 
     it('starts (202, then 200 while starting or running) and stops (202, then 200 when stopped)', async () => {
-      const w = await createWorkload(alice.api, { name: 'lifecycle' });
-      expect(w.status).toBe('stopped');
+      const w = await createDeployed(alice.api, { name: 'lifecycle' });
+      expect(w).toMatchObject({ status: 'submitted', protonId: expect.stringMatching(ID) });
+      // Created means starting: a start is a no-op.
+      const startCreated = await alice.api.post(`/api/v2/workloads/${w.id}/start`);
+      expect(startCreated.status).toBe(200);
+      expect(startCreated.body).toEqual(operation(w.id));
+
+      const stopCreated = await alice.api.post(`/api/v2/workloads/${w.id}/stop`);
+      expect(stopCreated.status).toBe(202);
+      expect(stopCreated.body).toEqual(operation(w.id));
+      expect(['stopping', 'stopped']).toContain((await alice.api.get(`/api/v2/workloads/${w.id}`)).body.status);
+      await waitForStatus(alice.api, w.id, 'stopped');
 
       const stopStopped = await alice.api.post(`/api/v2/workloads/${w.id}/stop`);
       expect(stopStopped.status).toBe(200);
@@ -718,31 +865,58 @@ describe.each([
     });
 
     it('lets an admin start and stop any workload', async () => {
-      const w = await createWorkload(bob.api, { name: 'admin-operated' });
+      const w = await createDeployed(bob.api, { name: 'admin-operated' });
+      expect((await api.post(`/api/v2/workloads/${w.id}/stop`)).status).toBe(202);
+      await waitForStatus(bob.api, w.id, 'stopped');
       expect((await api.post(`/api/v2/workloads/${w.id}/start`)).status).toBe(202);
       expect(ACTIVE_STATUSES).toContain((await bob.api.get(`/api/v2/workloads/${w.id}`)).body.status);
       expect((await api.post(`/api/v2/workloads/${w.id}/stop`)).status).toBe(202);
     });
 
-    it('answers 403 when a start would exceed the per-owner limit of active workloads', async () => {
+    it('answers 403 when a create or a start would exceed the per-owner limit of active workloads', async () => {
       const carol = await createUser(system, 'carol');
+      const spare = await createArtifact(carol.api, 'quota-spare');
       const ws = [];
-      for (let i = 0; i <= MAX_ACTIVE; i++) ws.push(await createWorkload(carol.api, { name: `quota-${i}` }));
-      for (let i = 0; i < MAX_ACTIVE; i++) expect((await carol.api.post(`/api/v2/workloads/${ws[i].id}/start`)).status).toBe(202);
-      expectError(await carol.api.post(`/api/v2/workloads/${ws[MAX_ACTIVE].id}/start`), 403);
-      expect((await carol.api.get(`/api/v2/workloads/${ws[MAX_ACTIVE].id}`)).body.status).toBe('stopped');
-      for (let i = 0; i < MAX_ACTIVE; i++) await carol.api.post(`/api/v2/workloads/${ws[i].id}/stop`);
+      for (let i = 0; i < MAX_ACTIVE; i++) ws.push(await createDeployed(carol.api, { name: `quota-${i}`, artifact: echoArtifact(`quota-art-${i}`) }));
+      const workloadsBefore = await listAll(carol.api, '/api/v2/workloads');
+      const artifactsBefore = await listAll(carol.api, '/api/v2/artifacts');
+      expect(workloadsBefore).toHaveLength(MAX_ACTIVE);
+
+      // A create past the limit is refused whole: no workload, no inline artifact, no binding.
+      const inline = await carol.api.post('/api/v2/workloads', { name: 'quota-over', artifact: echoArtifact('quota-over-art') });
+      expectError(inline, 403);
+      expect(inline.body.detail).toContain(`limit of ${MAX_ACTIVE}`);
+      expectError(await carol.api.post('/api/v2/workloads', { name: 'quota-over', artifactId: spare.id }), 403);
+      expect(await listAll(carol.api, '/api/v2/workloads')).toEqual(workloadsBefore.map((w) => expect.objectContaining({ id: w.id })));
+      expect((await carol.api.get('/api/v2/workloads')).body.totalCount).toBe(MAX_ACTIVE);
+      expect(await listAll(carol.api, '/api/v2/artifacts')).toEqual(artifactsBefore);
+
+      // A stopping workload no longer counts; the spare draft was not bound (a draft backs one workload).
+      expect((await carol.api.post(`/api/v2/workloads/${ws[1].id}/stop`)).status).toBe(202);
+      const freed = await carol.api.post('/api/v2/workloads', { name: 'quota-freed', artifactId: spare.id });
+      expect({ status: freed.status, artifactId: freed.body.artifactId }).toEqual({ status: 201, artifactId: spare.id });
+      expect(ACTIVE_STATUSES).toContain(freed.body.status);
+
+      // Full again: the stopped one cannot start.
+      await waitForStatus(carol.api, ws[1].id, 'stopped');
+      expectError(await carol.api.post(`/api/v2/workloads/${ws[1].id}/start`), 403);
+      expect((await carol.api.get(`/api/v2/workloads/${ws[1].id}`)).body.status).toBe('stopped');
+      const starts = (await carol.api.get(`/api/v2/workloads/${ws[1].id}/events?limit=100`)).body.data.filter((e: any) => e.eventType === 'Start Requested');
+      expect(starts).toHaveLength(1);
+      // An admin's start counts against the creator's limit too.
+      expectError(await api.post(`/api/v2/workloads/${ws[1].id}/start`), 403);
     });
   });
 
   describe('events and related', () => {
     it('lists events newest first with their actor, paged by offset/limit', async () => {
-      const w = await createWorkload(alice.api, { name: 'eventful' });
+      const w = await createDeployed(alice.api, { name: 'eventful' });
       await api.patch(`/api/v2/workloads/${w.id}`, { importance: 'high' });
-      await alice.api.post(`/api/v2/workloads/${w.id}/start`);
+      // Created means started: this start is a no-op and appends nothing.
+      expect((await alice.api.post(`/api/v2/workloads/${w.id}/start`)).status).toBe(200);
       await alice.api.post(`/api/v2/workloads/${w.id}/stop`);
       // The runtime appends status changes on its own; read once it has stopped and the stream stopped growing.
-      await waitFor(async () => (await alice.api.get(`/api/v2/workloads/${w.id}`)).body.status === 'stopped', 'workload to stop', 30_000);
+      await waitForStatus(alice.api, w.id, 'stopped');
       await settledEvents(alice.api, w.id);
 
       const page = await alice.api.get(`/api/v2/workloads/${w.id}/events?limit=100`);
@@ -760,8 +934,8 @@ describe.each([
       const requested = events.filter((e: any) => requests.includes(e.eventType)).map((e: any) => [e.eventType, e.actorId]);
       expect(requested).toEqual([
         ['Stop Requested', alice.id],
-        ['Start Requested', alice.id],
         ['Workload Updated', admin.id],
+        ['Start Requested', alice.id],
         ['Workload Created', alice.id],
       ]);
 
@@ -782,7 +956,7 @@ describe.each([
     });
 
     it('lists related resources, unpaged', async () => {
-      const w = await createWorkload(alice.api, { name: 'related', artifact: echoArtifact('related-art') });
+      const w = await createParked(alice.api, { name: 'related', artifact: echoArtifact('related-art') });
       const related = await alice.api.get(`/api/v2/workloads/${w.id}/related`);
       expect(related.status).toBe(200);
       expect(Object.keys(related.body).sort()).toEqual(['count', 'data']);
@@ -792,6 +966,8 @@ describe.each([
       }
       const artifact = (await alice.api.get(`/api/v2/artifacts/${w.artifactId}`)).body;
       expect(related.body.data).toContainEqual({ id: w.artifactId, type: 'artifact', name: 'related-art', createdAt: artifact.createdAt });
+      // Created means deployed: its proton is related too.
+      expect(related.body.data).toContainEqual(expect.objectContaining({ id: w.protonId, type: 'proton' }));
       expectValidationError(await alice.api.get(`/api/v2/workloads/${w.id}/related?limit=1`), { loc: ['query', 'limit'], type: 'extra_forbidden' });
     });
   });

@@ -10,7 +10,7 @@ export const EVENT_TYPES = [
   'Workload Created', 'Workload Updated', 'Start Requested', 'Stop Requested', 'Status Changed',
   'Settings Updated', 'Replacement Started', 'Replacement Completed', 'Replacement Errored',
   'Replacement Canceled', 'Artifact Promoted', 'Shared Roles Updated', 'Stats Reset',
-  'Replica Restarted', 'Proton Errored', 'Workload Deleted',
+  'Replica Restarted', 'Proton Errored', 'Proton Scaled', 'Workload Deleted',
 ];
 
 export interface TestUser {
@@ -109,4 +109,27 @@ export async function settledEvents(api: ApiClient, workloadId: string, timeoutM
     timeoutMs,
     0,
   );
+}
+
+/** A workload once a GET shows it in `status`, as that GET read it. */
+export async function waitForStatus(api: ApiClient, workloadId: string, status: string, timeoutMs = 30_000): Promise<any> {
+  return waitFor(
+    async () => {
+      const w = (await api.get(`/api/v2/workloads/${workloadId}`)).body;
+      return w?.status === status ? w : undefined;
+    },
+    `workload ${workloadId} to be ${status}`,
+    timeoutMs,
+    25,
+  );
+}
+
+/**
+ * Stops a workload (202, or 200 when it is stopped already) and waits until it is `stopped`:
+ * its replicas are gone, its slot of the per-owner limit is free and its status no longer moves.
+ */
+export async function stopAndWait(api: ApiClient, workloadId: string, timeoutMs = 30_000): Promise<any> {
+  const stop = await api.post(`/api/v2/workloads/${workloadId}/stop`);
+  if (stop.status !== 202 && stop.status !== 200) throw new Error(`stop ${workloadId}: ${stop.status} ${JSON.stringify(stop.body)}`);
+  return waitForStatus(api, workloadId, 'stopped', timeoutMs);
 }

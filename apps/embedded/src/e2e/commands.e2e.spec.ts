@@ -1,10 +1,12 @@
+import { waitForStatus } from './api.helpers';
+import { replicaProcesses } from './replica-processes';
 import { echoArtifact, startDistributedSystem, System } from './system.harness';
 
 /**
  * Bounded waits and exactly-once effects across a crash: the gateway answers 504 when the
  * workload service is down; the command waits in Kafka, is applied when the service returns,
  * and a client retry with the same Idempotency-Key returns that result instead of a second
- * workload.
+ * workload (deployed once: one start, one replica).
  */
 describe('commands across a workload-service outage (distributed)', () => {
   let system: System;
@@ -39,7 +41,12 @@ describe('commands across a workload-service outage (distributed)', () => {
     expect(retried.status).toBe(201);
     expect(retried.body.id).toBe(page.data[0].id);
     expect((await listed()).totalCount).toBe(1);
-    const events = await system.api.get(`/api/v2/workloads/${retried.body.id}/events`);
-    expect(events.body.data.map((e: { eventType: string }) => e.eventType)).toEqual(['Workload Created']);
+    // Created means deployed, once: the runtime's status changes aside, one create and one start.
+    const running = await waitForStatus(system.api, retried.body.id, 'running');
+    expect(running.protonId).toBe(retried.body.protonId);
+    expect(replicaProcesses(running.protonId)).toHaveLength(1);
+    const events = await system.api.get(`/api/v2/workloads/${retried.body.id}/events?limit=100`);
+    const requested = events.body.data.map((e: { eventType: string }) => e.eventType).filter((t: string) => t !== 'Status Changed');
+    expect(requested).toEqual(['Start Requested', 'Workload Created']);
   }, 120_000);
 });

@@ -1,9 +1,10 @@
 import { ApiClient } from '@wcp/testing';
+import { ACTIVE_STATUSES, stopAndWait, waitForStatus } from './api.helpers';
 import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
 
 /**
- * The first command end to end, in both ways to run: create a workload over HTTP, read it
- * back, restart everything, read it again.
+ * The first command end to end, in both ways to run: create a workload over HTTP (which
+ * deploys it), read it back, restart everything, read it again.
  */
 describe.each([
   ['embedded', () => startEmbeddedSystem()],
@@ -38,12 +39,12 @@ describe.each([
       id: expect.stringMatching(/^[0-9a-f]{24}$/),
       name: 'first',
       description: 'hello',
-      status: 'stopped',
+      status: 'submitted',
       importance: 'low',
       type: 'service',
       creator: { username: 'admin' },
       artifact: { status: 'draft', type: 'service', version: null, name: 'echo' },
-      protonId: null,
+      protonId: expect.stringMatching(/^[0-9a-f]{24}$/),
       endpoint: `${system.baseUrl}/api/v2/endpoints/workloads/${w.id}/`,
       tags: [{ name: 'team', value: 'ml' }],
       runtime: { containerGroups: [{ name: 'default', replicaCount: 1, containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: 536870912, gpu: null } }] }] },
@@ -51,14 +52,20 @@ describe.each([
     expect(w.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(w.permissions).toEqual(expect.arrayContaining(['CAN_VIEW', 'CAN_UPDATE', 'CAN_DELETE', 'CAN_SHARE', 'CAN_INVOKE']));
 
+    // Read back it is the same workload on its way up: only status and updatedAt move.
     const read = await system.api.get(`/api/v2/workloads/${w.id}`);
     expect(read.status).toBe(200);
-    expect(read.body).toEqual(w);
+    expect(read.body).toEqual({ ...w, status: expect.any(String), updatedAt: expect.any(String) });
+    expect(ACTIVE_STATUSES).toContain(read.body.status);
+    expect((await waitForStatus(system.api, w.id, 'running')).protonId).toBe(w.protonId);
 
+    // At rest, a restart gives it back unchanged.
+    const stopped = await stopAndWait(system.api, w.id);
+    expect(stopped).toEqual({ ...w, status: 'stopped', updatedAt: expect.any(String) });
     await system.restart();
     const afterRestart = await system.api.get(`/api/v2/workloads/${w.id}/`);
     expect(afterRestart.status).toBe(200);
-    expect(afterRestart.body).toEqual(w);
+    expect(afterRestart.body).toEqual(stopped);
   }, 240_000);
 
   it('creates a workload from an existing artifact id, and 404s an unknown one', async () => {
@@ -66,7 +73,7 @@ describe.each([
     expect(artifact.status).toBe(201);
     const created = await system.api.post('/api/v2/workloads', { name: 'by-id', artifactId: artifact.body.id });
     expect(created.status).toBe(201);
-    expect(created.body.artifactId).toBe(artifact.body.id);
+    expect(created.body).toMatchObject({ artifactId: artifact.body.id, status: 'submitted', protonId: expect.stringMatching(/^[0-9a-f]{24}$/) });
     const unknown = await system.api.post('/api/v2/workloads', { name: 'nope', artifactId: 'aaaaaaaaaaaaaaaaaaaaaaaa' });
     expect(unknown.status).toBe(404);
     expect(unknown.body.detail).toMatch(/Artifact aaaaaaaaaaaaaaaaaaaaaaaa was not found/);

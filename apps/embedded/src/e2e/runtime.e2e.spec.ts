@@ -13,11 +13,11 @@ const runtime = (replicaCount: number) => ({
   containerGroups: [{ name: 'default', replicaCount, containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: '256Mi' } }] }],
 });
 
-async function createAndStart(system: System, name: string, imageUri: string, replicas: number, env: Array<{ name: string; value: string }> = []) {
+/** A create deploys: 201 `submitted` with its proton; the runtime takes it from there. */
+async function createDeployed(system: System, name: string, imageUri: string, replicas: number, env: Array<{ name: string; value: string }> = []) {
   const created = await system.api.post('/api/v2/workloads', { name, artifact: artifact(imageUri, env), runtime: runtime(replicas) });
   expect(created.status).toBe(201);
-  const started = await system.api.post(`/api/v2/workloads/${created.body.id}/start`);
-  expect(started.status).toBe(202);
+  expect(created.body).toMatchObject({ status: 'submitted', protonId: expect.stringMatching(/^[0-9a-f]{24}$/) });
   return created.body.id as string;
 }
 
@@ -44,7 +44,7 @@ describe('protons run for real (embedded)', () => {
   });
 
   it('runs two echo replicas, restarts a killed one and reports it', async () => {
-    const id = await createAndStart(system, 'echo-two', 'local/echo-model:1', 2);
+    const id = await createDeployed(system, 'echo-two', 'local/echo-model:1', 2);
     const w = await waitForStatus(system, id, 'running');
     const protons = await system.api.get(`/api/v2/workloads/${id}/protons`);
     expect(protons.body).toMatchObject({ totalCount: 1, data: [{ id: w.protonId, role: 'active', status: 'running', workloadId: id }] });
@@ -109,7 +109,7 @@ describe('protons run for real (embedded)', () => {
 
   it('refuses a start while the workload is stopping (409), and accepts it once stopped', async () => {
     // Replicas that take 3 s to exit on SIGTERM keep the workload in `stopping`.
-    const id = await createAndStart(system, 'slow-stop', 'local/echo-model:1', 1, [{ name: 'ECHO_DRAIN_MS', value: '3000' }]);
+    const id = await createDeployed(system, 'slow-stop', 'local/echo-model:1', 1, [{ name: 'ECHO_DRAIN_MS', value: '3000' }]);
     await waitForStatus(system, id, 'running');
     expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(202);
     const refused = await system.api.post(`/api/v2/workloads/${id}/start`);
@@ -123,7 +123,7 @@ describe('protons run for real (embedded)', () => {
   }, 60_000);
 
   it('reports a proton that never becomes ready as errored, with a reason', async () => {
-    const id = await createAndStart(system, 'never-ready', 'local/never-ready:1', 1);
+    const id = await createDeployed(system, 'never-ready', 'local/never-ready:1', 1);
     const w = await waitForStatus(system, id, 'errored', 30_000);
     const events = (await system.api.get(`/api/v2/workloads/${id}/events?limit=100`)).body.data;
     const errored = events.find((e: { eventType: string }) => e.eventType === 'Proton Errored');
@@ -132,7 +132,7 @@ describe('protons run for real (embedded)', () => {
   }, 60_000);
 
   it('answers 204 for status details while the runtime has no snapshot, 404 for an unknown proton', async () => {
-    const id = await createAndStart(system, 'snapshot', 'local/echo-model:1', 1);
+    const id = await createDeployed(system, 'snapshot', 'local/echo-model:1', 1);
     const w = await waitForStatus(system, id, 'running');
     expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(202);
     await waitForStatus(system, id, 'stopped');
@@ -164,7 +164,7 @@ describe('a workload-service crash mid-start and mid-stop (distributed)', () => 
   });
 
   it('completes a start interrupted by a crash, without starting a replica twice', async () => {
-    const id = await createAndStart(system, 'crash-start', 'local/echo-model:1', 2);
+    const id = await createDeployed(system, 'crash-start', 'local/echo-model:1', 2);
     await system.kill('workload-service');
     await system.start('workload-service');
     const w = await waitForStatus(system, id, 'running', 30_000);
@@ -196,7 +196,7 @@ describe('a workload-service crash mid-start and mid-stop (distributed)', () => 
 
   it('completes a stop interrupted by a crash, leaving no orphan process', async () => {
     // Replicas that take 2 s to exit on SIGTERM keep the stop in flight while the service dies.
-    const id = await createAndStart(system, 'crash-stop', 'local/echo-model:1', 2, [{ name: 'ECHO_DRAIN_MS', value: '2000' }]);
+    const id = await createDeployed(system, 'crash-stop', 'local/echo-model:1', 2, [{ name: 'ECHO_DRAIN_MS', value: '2000' }]);
     const w = await waitForStatus(system, id, 'running', 30_000);
     expect((await system.api.post(`/api/v2/workloads/${id}/stop`)).status).toBe(202);
     await new Promise((r) => setTimeout(r, 300));

@@ -31,6 +31,12 @@ export class CommitPipeline {
   ) {}
 
   private readonly listeners: CommitListener[] = [];
+  /**
+   * Projection runs one commit at a time: projections read-modify-write shared documents (a
+   * workload's status and its artifact summary come from different streams), so two commits
+   * projected at once could undo each other's writes.
+   */
+  private projecting: Promise<unknown> = Promise.resolve();
 
   /** Listeners are added at boot, not injected: they append through this pipeline themselves. */
   subscribe(listener: CommitListener): void {
@@ -38,7 +44,7 @@ export class CommitPipeline {
   }
 
   async afterAppend(commit: Commit): Promise<void> {
-    await this.project([commit]);
+    await this.serially(() => this.project([commit]));
     this.listeners.forEach((l) => l.committed(commit));
   }
 
@@ -48,7 +54,7 @@ export class CommitPipeline {
     for (;;) {
       const batch = await this.store.pending('projected', 500);
       if (batch.length === 0) return total;
-      await this.project(batch);
+      await this.serially(() => this.project(batch));
       total += batch.length;
     }
   }
@@ -70,6 +76,12 @@ export class CommitPipeline {
     }
     this.logger.log(`rebuilt read models from ${total} commits`);
     return total;
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.projecting.then(work, work);
+    this.projecting = next.catch(() => undefined);
+    return next;
   }
 
   private async project(commits: Commit[]): Promise<void> {
