@@ -60,10 +60,10 @@ const Schema = z.object({
   REPLACEMENT_READY_TIMEOUT_MS: z.coerce.number().int().min(500).default(120_000),
   /** How often the local runtime looks for new lines in replica log files (ms). */
   REPLICA_LOG_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
-  /** A replica log file (per stream) above this is rotated once shipped; 4× this unshipped is dropped rather than kept (bytes). */
+  /** A replica log file (per stream) above this is rotated (copied to `.1`, truncated); 4× this unshipped is dropped rather than kept (bytes). */
   REPLICA_LOG_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(10 * 1024 * 1024),
-  /** Log files kept per replica stream, the live one included (2: `<file>` and `<file>.1`). */
-  REPLICA_LOG_FILES: z.coerce.number().int().min(1).max(10).default(2),
+  /** Log files kept per replica stream, the live one included (2: `<file>` and `<file>.1`, which rotation needs). */
+  REPLICA_LOG_FILES: z.coerce.number().int().min(2).max(10).default(2),
   /** PATH handed to replica processes (they never inherit the service's environment). */
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin'),
 });

@@ -18,6 +18,8 @@ async function main() {
       { topic: Topics.commands, partitions: config.COMMAND_PARTITIONS },
       { topic: Topics.commandResults, partitions: 1 },
       { topic: Topics.events, partitions: config.COMMAND_PARTITIONS },
+      // Declared by both ends (same partitions as the telemetry service), so replica logs flow whichever starts first.
+      { topic: Topics.logs, partitions: 6 },
     ],
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });

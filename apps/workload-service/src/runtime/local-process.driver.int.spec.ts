@@ -133,7 +133,7 @@ describe('LocalProcessDriver', () => {
     expect(snap?.overallStatus).toMatchObject({ state: 'running', summary: '2/2 replicas ready' });
     expect(snap?.replicas[0].conditions.every((c) => c.value)).toBe(true);
     expect(snap?.replicas[0].containers[0]).toMatchObject({ name: 'main', status: 'running', ready: true, restartCount: 0, image: 'local/echo-model:1' });
-    expect(existsSync(join(stateDir, 'logs', `${s.protonId}-0.log`))).toBe(true);
+    for (const stream of ['stdout', 'stderr']) expect(existsSync(join(stateDir, 'logs', `${s.protonId}-0.${stream}.log`))).toBe(true);
     // Bodies are streamed: a large one is drained, not echoed, and the replica stays up.
     const big = await post(`${endpoints[0].url}/big?status=201`, { blob: 'x'.repeat(3 * 1024 * 1024) });
     expect(big).toEqual({ status: 201, json: { ok: true, replica: endpoints[0].replica, path: '/big', body: null } });

@@ -194,6 +194,7 @@ describe('replica log shipping', () => {
     let lastSeq = -1;
     let lastKey = '';
     let generations = 0;
+    let dropNotices = 0;
     let done = false;
     const bus = new InProcessBus();
     buses.push(bus);
@@ -206,6 +207,7 @@ describe('replica log shipping', () => {
         for (const m of messages) {
           for (const l of (m.value as LogBatch).lines) {
             if (l.message === 'flood done') done = true;
+            if (l.message.startsWith('[runtime]')) dropNotices++;
             const n = /^flood (\d+) /.exec(l.message);
             if (!n) continue;
             const [, , , generation, offset] = ID.exec(l.id) ?? [];
@@ -220,7 +222,8 @@ describe('replica log shipping', () => {
         return messages.map(() => ok);
       },
     });
-    const maxBytes = 256 * 1024;
+    // Rotation at 512 KiB; a backlog of 2 MiB (~0.7 s of this flood) would be dropped.
+    const maxBytes = 512 * 1024;
     const dir = stateDir();
     const { driver, shipping } = newDriver(dir, (batch) => bus.publish(Topics.logs, [{ key: batch.workloadId, value: batch }]), { maxBytes, files: 2 });
     const s = spec('local/log-flood:1', { LOG_LINES: '100000', LOG_BURST: '2000', LOG_PAUSE_MS: '20', LOG_PAD: '24' });
@@ -241,10 +244,9 @@ describe('replica log shipping', () => {
     } finally {
       clearInterval(sampler);
     }
-    process.stderr.write(`DIAG heap+${((peakHeap - before) / 1e6).toFixed(1)}MB peakFile=${peakFile} gens=${generations}\n`);
-    expect({ lines, outOfOrder, lastSeq }).toEqual({ lines: 100000, outOfOrder: 0, lastSeq: 99999 });
-    // ~3.4 MB went through 256 KiB files: rotated several times, never beyond the bound, never dropped.
-    expect(generations).toBeGreaterThanOrEqual(5);
+    expect({ lines, outOfOrder, lastSeq, dropNotices }).toEqual({ lines: 100000, outOfOrder: 0, lastSeq: 99999, dropNotices: 0 });
+    // ~3.7 MB went through 512 KiB files: rotated several times, never beyond the bound.
+    expect(generations).toBeGreaterThanOrEqual(4);
     expect(peakFile).toBeLessThan(4 * maxBytes);
     const files = readdirSync(logsDir).filter((f) => f.startsWith(`${s.protonId}-0.stdout`)).sort();
     expect(files).toEqual([`${s.protonId}-0.stdout.log`, `${s.protonId}-0.stdout.log.1`]);

@@ -1,5 +1,5 @@
-import { appendFileSync, closeSync, copyFileSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { appendFileSync, closeSync, existsSync, fstatSync, ftruncateSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { copyFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_LOG_LINE_CHARS, type LogLine } from '@wcp/contracts';
 import { LogCursorStore, type LogCursor } from './log-cursor.store';
@@ -10,9 +10,9 @@ import type { LogShipping, LogSink } from './runtime-driver';
 export interface ReplicaLogOptions {
   /** How often files are checked for new bytes (ms). */
   pollMs?: number;
-  /** A file larger than this is rotated once it is shipped to its end (bytes). */
+  /** A file larger than this is rotated (bytes). */
   maxBytes?: number;
-  /** Files kept per stream, the live one included (≥ 1): 2 keeps `<file>` and `<file>.1`. */
+  /** Files kept per stream, the live one included (≥ 2): 2 keeps `<file>` and `<file>.1`. */
   files?: number;
   /** Bounds of one published batch: lines, and bytes of its JSON (Kafka's default message limit is 1 MB). */
   batchLines?: number;
@@ -33,6 +33,8 @@ export interface LogTarget {
 const CHUNK_BYTES = 64 * 1024;
 /** Unshipped bytes beyond this many × maxBytes are dropped rather than left to fill the disk. */
 const BACKLOG_FACTOR = 4;
+/** Rounds of copying what was appended meanwhile before a rotation gives up until the next step. */
+const ROTATE_ROUNDS = 8;
 const STREAMS: readonly LogStream[] = ['stdout', 'stderr'];
 
 /** Where a replica's streams go: separate files, so the stream (and with it the default level) is known. */
@@ -71,6 +73,8 @@ interface Tail {
   retryAt: number;
   /** File size when a step last found only an unterminated line: nothing to do until it grows. */
   waitingAt: number;
+  /** A rotation failed (the writer never paused): no new copy before this time (ms epoch). */
+  rotateAt: number;
 }
 
 type Step = 'more' | 'idle' | 'failed';
@@ -80,16 +84,16 @@ type Step = 'more' | 'idle' | 'failed';
  * the service, so they write to files they hold open with O_APPEND, never to a pipe of ours;
  * this reads new bytes by offset. Per file, one step at a time:
  *
- * 1. stat; a file shorter than the cursor was truncated by someone else (new generation);
- * 2. a backlog above BACKLOG_FACTOR × maxBytes is dropped (truncated) and announced in one line;
+ * 1. a backlog above BACKLOG_FACTOR × maxBytes is dropped (truncated) and announced in one line;
+ * 2. a live file above maxBytes is rotated to `<file>.1` (copy, truncate in place); the rest of
+ *    its generation is then read from the copy, before the live file's next generation;
  * 3. read ≤ CHUNK_BYTES at the cursor, split into lines within the batch bounds;
  * 4. publish them as one LogBatch and wait: nothing more is read while it is pending, so the
  *    file is the buffer and memory stays bounded however fast a replica prints. A failure
  *    leaves the cursor where it was; the same bytes are read again after a back-off;
  * 5. advance the cursor and persist it (`log-cursors.json`), so a restarted service resumes
  *    there: nothing lost, at most the last unacknowledged batch shipped twice, same line ids;
- * 6. at the end of a file above maxBytes, rotate it (copy, truncate in place); at the end of a
- *    file whose process exited, ship the unterminated last line and forget the file.
+ * 6. at the end of a file whose process exited, ship the unterminated last line and forget it.
  */
 export class ReplicaLogTailer implements LogShipping {
   private readonly store: LogCursorStore;
@@ -116,7 +120,8 @@ export class ReplicaLogTailer implements LogShipping {
     this.store = new LogCursorStore(stateFile);
     this.pollMs = options.pollMs ?? 250;
     this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
-    this.files = Math.max(1, options.files ?? 2);
+    // Rotation needs the copy: the rest of a rotated generation is shipped from it.
+    this.files = Math.max(2, options.files ?? 2);
     this.batchLines = Math.min(5000, options.batchLines ?? 500);
     this.batchBytes = options.batchBytes ?? 256 * 1024;
     this.retry = options.retry ?? { initialMs: 500, maxMs: 30_000 };
@@ -146,10 +151,12 @@ export class ReplicaLogTailer implements LogShipping {
         this.tails.set(key, newTail(path, newCursor(target, stream, size, instanceId), true));
         continue;
       }
+      const c = tail.cursor;
+      const unshipped = c.rotated !== null || c.offset < size || c.skip;
       // An earlier process died mid-line: end that line, or the new process's first line would join it (or be skipped).
-      if ((tail.cursor.offset < size || tail.cursor.skip) && !endsWithNewline(path, size)) appendNewline(path);
-      const from = fileSize(path);
-      tail.cursor.writers = [...tail.cursor.writers.filter((w) => w.from < from), { from, instanceId }];
+      if (unshipped && !endsWithNewline(path, size)) appendNewline(path);
+      const at = { generation: liveGeneration(c), from: fileSize(path) };
+      c.writers = [...c.writers.filter((w) => before(w, at)), { ...at, instanceId }];
       tail.live = true;
     }
   }
@@ -164,8 +171,8 @@ export class ReplicaLogTailer implements LogShipping {
         this.tails.set(key, newTail(path, newCursor(target, stream, 0, instanceId), true));
         continue;
       }
-      const last = tail.cursor.writers[tail.cursor.writers.length - 1];
-      if (last.instanceId !== instanceId) tail.cursor.writers.push({ from: Math.max(last.from, tail.cursor.offset), instanceId });
+      const c = tail.cursor;
+      if (c.writers[c.writers.length - 1].instanceId !== instanceId) c.writers.push({ generation: liveGeneration(c), from: c.rotated === null ? c.offset : 0, instanceId });
       tail.live = true;
     }
   }
@@ -215,7 +222,7 @@ export class ReplicaLogTailer implements LogShipping {
       }
       // Publishing fails and the replica keeps printing: the disk bound still holds.
       try {
-        if (fileSize(tail.path) - tail.cursor.offset > BACKLOG_FACTOR * this.maxBytes) this.dropBacklog(tail);
+        if (this.backlog(tail) > BACKLOG_FACTOR * this.maxBytes) this.dropBacklog(tail);
       } catch {
         // Vanished meanwhile: the next step sees it.
       }
@@ -233,8 +240,7 @@ export class ReplicaLogTailer implements LogShipping {
         // Let other files and the rest of the service run between batches.
         await new Promise((resolve) => setImmediate(resolve));
       }
-    } catch (err) {
-      process.stderr.write(`DIAG pump error ${(err as Error).stack}\n`);
+    } catch {
       // An unreadable file (permissions, a vanished directory): try again at the next poll.
       return;
     } finally {
@@ -244,19 +250,30 @@ export class ReplicaLogTailer implements LogShipping {
 
   private async step(tail: Tail): Promise<Step> {
     const c = tail.cursor;
-    let size = fileSize(tail.path);
-    if (size < c.offset) {
+    if (c.rotated === null && fileSize(tail.path) < c.offset) {
       // Truncated or replaced behind our back: whatever it holds now is a new generation.
-      this.newGeneration(c);
+      this.newGeneration(tail, c.generation + 1);
       c.skip = false;
     }
-    if (size - c.offset > BACKLOG_FACTOR * this.maxBytes) {
+    if (this.backlog(tail) > BACKLOG_FACTOR * this.maxBytes) {
       this.dropBacklog(tail);
-      size = fileSize(tail.path);
+      return 'more';
+    }
+    if (c.rotated === null && fileSize(tail.path) > this.maxBytes && Date.now() >= tail.rotateAt) {
+      if (await this.rotate(tail)) return 'more';
+      tail.rotateAt = Date.now() + this.pollMs;
+    }
+
+    const reading = c.rotated === null ? tail.path : `${tail.path}.1`;
+    const size = c.rotated ?? fileSize(tail.path);
+    if (c.rotated !== null && (c.offset >= c.rotated || !existsSync(reading))) {
+      // The rotated generation is shipped (or its copy is gone): on to the live file.
+      this.newGeneration(tail, c.generation + 1);
+      this.persist();
+      return 'more';
     }
     if (size === c.offset && !c.dropped) {
-      if (size > this.maxBytes) this.rotate(tail);
-      if (tail.live === false && c.offset === fileSize(tail.path)) {
+      if (tail.live === false) {
         this.tails.delete(tailKey(c.replica, c.stream));
         this.persist();
       }
@@ -266,14 +283,15 @@ export class ReplicaLogTailer implements LogShipping {
 
     const length = Math.min(CHUNK_BYTES, size - c.offset);
     const chunk = Buffer.alloc(length);
-    const handle = await open(tail.path, 'r');
+    const handle = await open(reading, 'r');
     let read: number;
     try {
       ({ bytesRead: read } = await handle.read(chunk, 0, length, c.offset));
     } finally {
       await handle.close();
     }
-    const final = tail.live === false && c.offset + read === size;
+    // Nobody writes to a rotated copy; an unterminated end of it is the last line of its generation.
+    const final = (tail.live === false || c.rotated !== null) && c.offset + read === size;
     const reserved = c.dropped ? 1 : 0;
     const split = splitLines(chunk.subarray(0, read), c.skip, {
       maxChars: MAX_LOG_LINE_CHARS,
@@ -284,14 +302,13 @@ export class ReplicaLogTailer implements LogShipping {
     const timestamp = this.clock().toISOString();
     const lines: LogLine[] = split.lines.map((l) => {
       const offset = c.offset + l.start;
-      return { id: lineId(c, offset), timestamp, stream: c.stream, level: levelOf(l.message, c.stream), message: l.message, truncated: l.truncated };
+      return { id: lineId(c, c.generation, offset), timestamp, stream: c.stream, level: levelOf(l.message, c.stream), message: l.message, truncated: l.truncated };
     });
     if (c.dropped) {
       const message = `[runtime] ${c.dropped.bytes} bytes of ${c.stream} were dropped unread: log shipping fell behind`;
       lines.unshift({ id: c.dropped.id, timestamp, stream: c.stream, level: 'warning', message, truncated: false });
     }
     if (lines.length > 0) {
-      const generation = c.generation;
       try {
         await this.sink({ type: 'log.batch', schemaVersion: 1, workloadId: c.workloadId, protonId: c.protonId, replica: c.replica, container: c.container, lines });
       } catch {
@@ -301,8 +318,6 @@ export class ReplicaLogTailer implements LogShipping {
       }
       tail.failures = 0;
       tail.retryAt = 0;
-      // Only this pump truncates the file, so the generation cannot have moved meanwhile; belt and braces.
-      if (generation !== c.generation) return 'more';
     }
     const announced = c.dropped !== null;
     c.dropped = null;
@@ -313,72 +328,87 @@ export class ReplicaLogTailer implements LogShipping {
     }
     c.offset += split.consumed;
     c.skip = split.skip;
-    c.writers = c.writers.filter((w, i) => i === c.writers.length - 1 || c.writers[i + 1].from > c.offset);
+    pruneWriters(c);
     tail.waitingAt = -1;
     this.persist();
     return 'more';
   }
 
-  /**
-   * copytruncate: the replica keeps its O_APPEND descriptor, so the file is copied aside and
-   * truncated in place, and the next write lands at offset 0. The race: bytes written between
-   * the size check and the truncate (two back-to-back syscalls) are lost, from the copy too.
-   * It cannot be closed without the writer's help (logrotate's copytruncate has the same
-   * window); it is taken only at the end of a file above maxBytes, so rarely.
-   */
-  private rotate(tail: Tail): void {
-    process.stderr.write(`DIAG rotate ${tail.path} ${tail.cursor.offset}\n`);
+  /** Unshipped bytes of a file: the rest of a rotated copy plus the live file, or the live file past the cursor. */
+  private backlog(tail: Tail): number {
     const c = tail.cursor;
-    const staged = `${tail.path}.rotating`;
-    if (this.files > 1) copyFileSync(tail.path, staged);
-    const fd = openSync(tail.path, 'r+');
-    let truncated = false;
-    try {
-      if (fstatSync(fd).size === c.offset) {
-        ftruncateSync(fd, 0);
-        truncated = true;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    if (!truncated) {
-      // More arrived during the copy: ship it first, rotate at the next end.
-      rmSync(staged, { force: true });
-      return;
-    }
-    if (this.files > 1) {
-      for (let n = this.files - 1; n >= 1; n--) {
-        const older = `${tail.path}.${n}`;
-        if (n === this.files - 1) rmSync(older, { force: true });
-        else if (existsSync(older)) renameSync(older, `${tail.path}.${n + 1}`);
-      }
-      renameSync(staged, `${tail.path}.1`);
-    }
-    this.newGeneration(c);
-    this.persist();
+    return c.rotated !== null ? c.rotated - c.offset + fileSize(tail.path) : fileSize(tail.path) - c.offset;
   }
 
-  /** Far behind: truncate the unshipped bytes (same race as `rotate`) and announce how many were lost. */
+  /**
+   * copytruncate: the replica keeps its O_APPEND descriptor, so the file is copied aside and
+   * truncated in place, and its next write lands at offset 0. Bytes appended during the copy
+   * are copied too, in rounds, until a size check finds nothing new; then it truncates at
+   * once. The race: a write between that check and the truncate (two back-to-back syscalls)
+   * is lost, from the copy too. It cannot be closed without the writer's help (logrotate's
+   * copytruncate has the same window). False when the writer never paused long enough.
+   */
+  private async rotate(tail: Tail): Promise<boolean> {
+    const c = tail.cursor;
+    const staged = `${tail.path}.rotating`;
+    await copyFile(tail.path, staged);
+    const live = openSync(tail.path, 'r+');
+    const copy = openSync(staged, 'a');
+    let end = -1;
+    try {
+      let copied = fstatSync(copy).size;
+      for (let round = 0; round < ROTATE_ROUNDS && end < 0; round++) {
+        const size = fstatSync(live).size;
+        if (size === copied) {
+          ftruncateSync(live, 0);
+          end = copied;
+        } else {
+          copied += copyRange(live, copy, copied, size);
+        }
+      }
+    } finally {
+      closeSync(copy);
+      closeSync(live);
+    }
+    if (end < 0) {
+      rmSync(staged, { force: true });
+      return false;
+    }
+    for (let n = this.files - 1; n >= 1; n--) {
+      const older = `${tail.path}.${n}`;
+      if (n === this.files - 1) rmSync(older, { force: true });
+      else if (existsSync(older)) renameSync(older, `${tail.path}.${n + 1}`);
+    }
+    renameSync(staged, `${tail.path}.1`);
+    c.rotated = end;
+    this.persist();
+    return true;
+  }
+
+  /** Far behind: truncate the live file (same race as `rotate`), skip the rest of a rotated copy, and announce how many bytes were lost. */
   private dropBacklog(tail: Tail): void {
     const c = tail.cursor;
     const fd = openSync(tail.path, 'r+');
     try {
-      const bytes = fstatSync(fd).size - c.offset;
+      const bytes = (c.rotated !== null ? c.rotated - c.offset : -c.offset) + fstatSync(fd).size;
       ftruncateSync(fd, 0);
-      c.dropped = c.dropped ? { ...c.dropped, bytes: c.dropped.bytes + bytes } : { id: lineId(c, c.offset), bytes };
+      c.dropped = c.dropped ? { ...c.dropped, bytes: c.dropped.bytes + bytes } : { id: lineId(c, c.generation, c.offset), bytes };
     } finally {
       closeSync(fd);
     }
-    this.newGeneration(c);
+    this.newGeneration(tail, liveGeneration(c) + 1);
     // The first bytes after the cut may be the middle of a line: shipped as a line of its own.
     c.skip = false;
     this.persist();
   }
 
-  private newGeneration(c: LogCursor): void {
-    c.generation++;
+  private newGeneration(tail: Tail, generation: number): void {
+    const c = tail.cursor;
+    tail.waitingAt = -1;
+    c.generation = generation;
     c.offset = 0;
-    c.writers = [{ from: 0, instanceId: c.writers[c.writers.length - 1].instanceId }];
+    c.rotated = null;
+    pruneWriters(c);
   }
 
   private persist(): void {
@@ -391,18 +421,48 @@ function tailKey(replica: string, stream: LogStream): string {
 }
 
 function newTail(path: string, cursor: LogCursor, live: boolean | null): Tail {
-  return { path, cursor, live, busy: false, failures: 0, retryAt: 0, waitingAt: -1 };
+  return { path, cursor, live, busy: false, failures: 0, retryAt: 0, waitingAt: -1, rotateAt: 0 };
 }
 
 function newCursor(target: LogTarget, stream: LogStream, offset: number, instanceId: string): LogCursor {
-  return { ...target, stream, generation: 0, offset, skip: false, writers: [{ from: offset, instanceId }], dropped: null };
+  return { ...target, stream, generation: 0, offset, rotated: null, skip: false, writers: [{ generation: 0, from: offset, instanceId }], dropped: null };
+}
+
+/** The generation new bytes of the live file belong to. */
+function liveGeneration(c: LogCursor): number {
+  return c.rotated !== null ? c.generation + 1 : c.generation;
+}
+
+type Position = { generation: number; from: number };
+
+function before(a: Position, b: Position): boolean {
+  return a.generation < b.generation || (a.generation === b.generation && a.from < b.from);
+}
+
+/** Forgets writers of what is shipped, keeping the one that wrote at the cursor. */
+function pruneWriters(c: LogCursor): void {
+  const at = { generation: c.generation, from: c.offset };
+  c.writers = c.writers.filter((w, i) => i === c.writers.length - 1 || before(at, c.writers[i + 1]));
 }
 
 /** `<replica instance>:<stream>:<file generation>:<byte offset of the line start>`: the same line gets the same id on every read. */
-function lineId(c: LogCursor, offset: number): string {
+function lineId(c: LogCursor, generation: number, offset: number): string {
   let instanceId = c.writers[0].instanceId;
-  for (const w of c.writers) if (w.from <= offset) instanceId = w.instanceId;
-  return `${instanceId}:${c.stream}:${c.generation}:${offset}`;
+  for (const w of c.writers) if (!before({ generation, from: offset }, w)) instanceId = w.instanceId;
+  return `${instanceId}:${c.stream}:${generation}:${offset}`;
+}
+
+/** Appends bytes [from, to) of `src` to `dst`; returns how many were copied. */
+function copyRange(src: number, dst: number, from: number, to: number): number {
+  const buf = Buffer.alloc(Math.min(CHUNK_BYTES, to - from));
+  let pos = from;
+  while (pos < to) {
+    const n = readSync(src, buf, 0, Math.min(buf.length, to - pos), pos);
+    if (n === 0) break;
+    writeSync(dst, buf, 0, n);
+    pos += n;
+  }
+  return pos - from;
 }
 
 function fileSize(path: string): number {
