@@ -21,7 +21,8 @@ import {
 import { replicaEnv } from './replica-env';
 import { openReplicaLogs, ReplicaLogTailer, type LogTarget, type ReplicaLogOptions } from './replica-log.tailer';
 import { ReplicaStateStore, type ReplicaRecord } from './replica-state.store';
-import { DEFAULT_BACKOFF, restartDelayMs, type BackoffPolicy } from './restart-backoff';
+import { decideExit } from './exit-policy';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './restart-backoff';
 import type {
   LogShipping,
   LogSink,
@@ -68,8 +69,6 @@ export interface LocalProcessDriverOptions {
   clock?: () => Date;
 }
 
-/** Exit code by which catalog images report EADDRINUSE: the port was taken between allocation and bind. */
-const EXIT_PORT_IN_USE = 98;
 
 interface Replica extends ReplicaView {
   index: number;
@@ -525,13 +524,24 @@ export class LocalProcessDriver implements RuntimeDriver {
     const waiters = r.exitWaiters.splice(0);
     try {
       if (this.closed) return;
-      if (p.lifecycle !== 'active' || r.lifecycle === 'stopping' || r.lifecycle === 'stopped' || r.lifecycle === 'failed') {
+      const decision = decideExit(
+        {
+          wanted: p.lifecycle === 'active' && r.lifecycle !== 'stopping' && r.lifecycle !== 'stopped' && r.lifecycle !== 'failed',
+          exitCode: code,
+          everReadyThisRun: r.everReadyThisRun,
+          portRetries: r.portRetries,
+          runMs,
+          consecutiveFailures: r.consecutiveFailures,
+        },
+        { stableRunMs: this.stableRunMs, maxRestarts: this.maxRestarts, backoff: this.backoff },
+      );
+      if (decision.kind === 'stopped') {
         if (r.lifecycle !== 'failed') r.lifecycle = 'stopped';
         r.terminated ??= termination;
         this.touch(p);
         return;
       }
-      if (code === EXIT_PORT_IN_USE && !r.everReadyThisRun && r.portRetries < 3) {
+      if (decision.kind === 'retry-port') {
         r.portRetries++;
         r.port = null;
         r.lifecycle = 'pending';
@@ -539,8 +549,8 @@ export class LocalProcessDriver implements RuntimeDriver {
         return;
       }
       r.portRetries = 0;
-      r.consecutiveFailures = runMs >= this.stableRunMs ? 1 : r.consecutiveFailures + 1;
-      if (r.consecutiveFailures > this.maxRestarts) {
+      r.consecutiveFailures = decision.consecutiveFailures;
+      if (decision.kind === 'crash-loop') {
         r.lifecycle = 'failed';
         r.terminated = termination;
         this.failProton(
@@ -553,7 +563,7 @@ export class LocalProcessDriver implements RuntimeDriver {
       r.lastTermination = termination;
       r.lifecycle = 'backoff';
       r.waitingReason = 'CrashLoopBackOff';
-      const delay = restartDelayMs(r.consecutiveFailures, this.backoff);
+      const delay = decision.delayMs;
       r.message = `back-off ${delay} ms restarting failed container`;
       this.emit(p, {
         type: 'ReplicaRestarted',

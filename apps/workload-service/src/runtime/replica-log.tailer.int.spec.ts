@@ -283,15 +283,21 @@ describe('replica log shipping', () => {
     let acked = 0;
     let hung!: () => void;
     const hanging = new Promise<void>((resolve) => (hung = resolve));
-    const first = newDriver(dir, async (batch) => {
-      if (acked >= 5) {
-        hung();
-        return new Promise<void>(() => undefined);
-      }
-      acked++;
-      await capture.sink(batch);
-    });
-    const s = spec('local/log-flood:1', { LOG_LINES: '20000', LOG_BURST: '100', LOG_PAUSE_MS: '5' });
+    // Small files, so that both services rotate (~640 KB in 256 KiB files) and the cursor crosses generations.
+    const logs = { maxBytes: 256 * 1024 };
+    const first = newDriver(
+      dir,
+      async (batch) => {
+        if (acked >= 5) {
+          hung();
+          return new Promise<void>(() => undefined);
+        }
+        acked++;
+        await capture.sink(batch);
+      },
+      logs,
+    );
+    const s = spec('local/log-flood:1', { LOG_LINES: '20000', LOG_BURST: '400', LOG_PAUSE_MS: '20', LOG_PAD: '20' });
     const up = running(first.driver, s.protonId);
     await first.driver.ensureRunning(s);
     await up;
@@ -302,7 +308,7 @@ describe('replica log shipping', () => {
     const cursor = cursorsOf(dir).find((c) => c.stream === 'stdout');
     expect(shippedBefore).toBeGreaterThan(0);
 
-    const second = newDriver(dir, capture.sink);
+    const second = newDriver(dir, capture.sink, logs);
     const started: RuntimeEvent[] = [];
     second.driver.onEvent((e) => started.push(e));
     await second.driver.recover([s]);
@@ -310,7 +316,8 @@ describe('replica log shipping', () => {
     await waitFor(() => capture.lines().some((l) => l.message === 'flood done'), 'the rest of the flood', 30000, 50);
 
     const messages = capture.lines().map((l) => l.message);
-    expect(messages).toEqual([...Array.from({ length: 20000 }, (_, i) => `flood ${i}`), 'flood done']);
+    expect(messages).toEqual([...Array.from({ length: 20000 }, (_, i) => `flood ${i} ${'x'.repeat(20)}`), 'flood done']);
+    expect(Math.max(...capture.lines().map((l) => Number(ID.exec(l.id)?.[3])))).toBeGreaterThanOrEqual(2);
     // The second service started exactly at the persisted cursor, as the same replica instance.
     const resumed = capture.lines()[shippedBefore];
     const firstId = ID.exec(capture.lines()[0].id) ?? [];
