@@ -89,12 +89,26 @@ describe.each([
   });
 
   const ACTIVE_OR_STOPPING = [...ACTIVE_STATUSES, 'stopping'].join(',');
+  /** Workloads an earlier test was failed for because they never stopped: reported once, not by every later test. */
+  const neverStopped = new Set<string>();
   afterEach(async () => {
     // Nothing a test deployed outlives it (an admin sees every workload).
-    const moving = await listAll(api, `/api/v2/workloads?status=${ACTIVE_OR_STOPPING}`);
-    for (const w of moving) if (w.status !== 'stopping') await api.post(`/api/v2/workloads/${w.id}/stop`);
-    if (moving.length > 0) {
-      await waitFor(async () => (await api.get(`/api/v2/workloads?limit=1&status=${ACTIVE_OR_STOPPING}`)).body.totalCount === 0, 'every workload to stop', 30_000, 20);
+    const moving = async () => (await listAll(api, `/api/v2/workloads?status=${ACTIVE_OR_STOPPING}`)).filter((w) => !neverStopped.has(w.id));
+    const started = await moving();
+    for (const w of started) if (w.status !== 'stopping') await api.post(`/api/v2/workloads/${w.id}/stop`);
+    if (started.length === 0) return;
+    try {
+      await waitFor(async () => (await moving()).length === 0, 'every workload to stop', 30_000, 50);
+    } catch {
+      const left = await moving();
+      const histories = [];
+      for (const w of left) {
+        neverStopped.add(w.id);
+        const events = (await api.get(`/api/v2/workloads/${w.id}/events?limit=100`)).body.data.reverse();
+        histories.push(`${w.name} (${w.id}) ${w.status}: ${events.map((e: any) => (e.eventType === 'Status Changed' ? `→ ${e.details.to}` : e.eventType)).join(', ')}`);
+      }
+      const logs = system.logs().split('\n').filter((l) => /WARN|ERROR|Saga/.test(l) || left.some((w) => l.includes(w.id) || l.includes(w.protonId)));
+      throw new Error(`not stopped 30 s after the test:\n${histories.join('\n')}\n--- system log lines about it:\n${logs.slice(-40).join('\n')}`);
     }
   });
 

@@ -115,7 +115,11 @@ export class MongoEventStore implements EventStore {
       for (const stage of ['projected', 'published'] as const) await this.pendingOf(stage).deleteOne({ _id: request.commitId });
       return { status: 'conflict', actualVersion: (await this.readStream(request.streamId)).length };
     }
-    this.streams.set(request.streamId, [...(this.streams.get(request.streamId) ?? []), ...events]);
+    // Extend the cache only if it still ends where this append began: a concurrent reader may have
+    // cached this commit already, or a losing writer dropped the entry; either way, start afresh.
+    const cached = this.streams.get(request.streamId);
+    if (cached && cached.length === actual) this.streams.set(request.streamId, [...cached, ...events]);
+    else this.streams.delete(request.streamId);
     return { status: 'appended', commit: { commitId: request.commitId, streamId: request.streamId, position, events, result: request.result ?? null } };
   }
 
