@@ -40,6 +40,11 @@ export class AggregateRepository {
     return events.reduce((s, e) => evolve(s, e as unknown as E), initial);
   }
 
+  /** Whether an append with this commit id happened already (a redelivered command). */
+  async isCommitted(commitId: string): Promise<boolean> {
+    return (await this.store.findCommit(commitId)) !== null;
+  }
+
   async execute<S extends Versioned, E extends NewEvent, R>(options: ExecuteOptions<S, E, R>): Promise<ExecuteOutcome<R>> {
     const previous = await this.store.findCommit(options.commitId);
     if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };

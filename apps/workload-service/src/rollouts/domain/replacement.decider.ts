@@ -1,12 +1,5 @@
-import {
-  domainError,
-  type DomainError,
-  type ReplacementConfigSettings,
-  type ReplacementStatus,
-  type ReplacementStrategy,
-  type RuntimeSettings,
-  TERMINAL_REPLACEMENT_STATUSES,
-} from '@wcp/contracts';
+import { domainError, type DomainError, type ReplacementStatus, TERMINAL_REPLACEMENT_STATUSES } from '@wcp/contracts';
+import type { ReplacementPlan } from '../../workloads/domain/workload.events';
 import type { AnalysisSample, ReplacementEvent } from './replacement.events';
 
 /**
@@ -15,20 +8,11 @@ import type { AnalysisSample, ReplacementEvent } from './replacement.events';
  */
 export type ReplacementState =
   | { kind: 'absent'; version: number }
-  | {
+  | (Omit<ReplacementPlan, 'replacementId'> & {
       kind: 'present';
       version: number;
       id: string;
       workloadId: string;
-      origin: 'settings' | 'artifact';
-      strategy: ReplacementStrategy;
-      config: ReplacementConfigSettings;
-      candidateArtifactId: string;
-      candidateProtonId: string;
-      previousProtonId: string | null;
-      runtime: RuntimeSettings;
-      targetReplicas: number;
-      previousReplicas: number;
       userId: string | null;
       createdAt: string;
       updatedAt: string;
@@ -43,8 +27,6 @@ export type ReplacementState =
       previousDesired: number;
       previousRoutable: number;
       retireAt: string | null;
-      /** The desired candidate replicas must be ready by then (per batch), else the replacement errors. */
-      readyDeadline: string;
       /** Time the current status waits for (warm-up end, keep-old end). */
       dueAt: string | null;
       statusSince: string;
@@ -56,7 +38,7 @@ export type ReplacementState =
       lastVerdict: 'pass' | 'fail' | 'inconclusive' | null;
       nextAnalysisAt: string | null;
       lastAnalysis: (AnalysisSample & { verdict: string; reason: string }) | null;
-    };
+    });
 
 export type PresentReplacement = Extract<ReplacementState, { kind: 'present' }>;
 
@@ -69,22 +51,12 @@ export function evolveReplacement(state: ReplacementState, event: TimedReplaceme
   const version = state.version + 1;
   const at = event.occurredAt ?? (state.kind === 'present' ? state.updatedAt : '');
   if (event.type === 'replacement.started') {
-    const d = event.data;
+    const { replacementId, ...plan } = event.data;
     return {
+      ...plan,
       kind: 'present',
       version,
-      id: d.replacementId,
-      workloadId: d.workloadId,
-      origin: d.origin,
-      strategy: d.strategy,
-      config: d.config,
-      candidateArtifactId: d.candidateArtifactId,
-      candidateProtonId: d.candidateProtonId,
-      previousProtonId: d.previousProtonId,
-      runtime: d.runtime,
-      targetReplicas: d.targetReplicas,
-      previousReplicas: d.previousReplicas,
-      userId: d.userId,
+      id: replacementId,
       createdAt: at,
       updatedAt: at,
       status: 'submitted',
@@ -93,11 +65,10 @@ export function evolveReplacement(state: ReplacementState, event: TimedReplaceme
       rollbackOutcome: null,
       rolledBack: false,
       switchedAt: null,
-      candidateDesired: d.strategy === 'rolling' ? Math.min(d.targetReplicas, d.config.maxSurge) : d.targetReplicas,
-      previousDesired: d.previousReplicas,
-      previousRoutable: d.previousReplicas,
+      candidateDesired: plan.strategy === 'rolling' ? Math.min(plan.targetReplicas, plan.config.maxSurge) : plan.targetReplicas,
+      previousDesired: plan.previousReplicas,
+      previousRoutable: plan.previousReplicas,
       retireAt: null,
-      readyDeadline: d.readyDeadline,
       dueAt: null,
       statusSince: at,
       candidatePercent: 0,

@@ -6,14 +6,13 @@ import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { renderArtifact } from '../../artifact.renderer';
 import { artifactNotFound, decidePatchArtifact, evolveArtifact, initialArtifactState, requireArtifact } from '../../domain/artifact.decider';
-import type { ArtifactVersionEvent } from '../../domain/artifact.events';
+import { reserveArtifactVersion } from '../../artifact-version.reserver';
 import { ARTIFACTS, ArtifactDoc } from '../../projections/artifact.projection';
 import { UpdateArtifactCommand } from './update-artifact.command';
 
 /**
- * PATCH of an artifact; `{status: "locked"}` locks it with the next version of its name. The
- * version comes from a per-name counter stream whose optimistic concurrency makes numbers
- * unique; a number reserved by a lock that then failed is skipped, never reused.
+ * PATCH of an artifact; `{status: "locked"}` locks it with the next version of its name
+ * (`reserveArtifactVersion`).
  */
 @CommandHandler(UpdateArtifactCommand)
 export class UpdateArtifactHandler implements ICommandHandler<UpdateArtifactCommand, CommandOutcome> {
@@ -29,17 +28,9 @@ export class UpdateArtifactHandler implements ICommandHandler<UpdateArtifactComm
       const current = requireArtifact(await this.repository.load(streamId, initialArtifactState, evolveArtifact), command.actor, artifactId);
       if ('code' in current) return failure(current);
       if (current.status === 'draft') {
-        const reserved = await this.repository.execute<{ version: number }, ArtifactVersionEvent, null>({
-          streamId: `artifact-versions-${current.name.toLowerCase()}`,
-          initial: { version: 0 },
-          evolve: (s) => ({ version: s.version + 1 }),
-          commitId: `${commandId}:version`,
-          actor: command.actor,
-          now,
-          decide: () => ({ events: [{ type: 'artifact-version.assigned', schemaVersion: 1, data: { artifactId } }], result: null }),
-        });
-        if (!reserved.ok) return failure(reserved.error);
-        version = reserved.commit!.events[0].version;
+        const reserved = await reserveArtifactVersion(this.repository, { name: current.name, artifactId, commitId: `${commandId}:version`, actor: command.actor, now });
+        if (typeof reserved !== 'number') return failure(reserved);
+        version = reserved;
       }
     }
     const outcome = await this.repository.execute({

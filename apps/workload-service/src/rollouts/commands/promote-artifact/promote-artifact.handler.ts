@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome, domainError } from '@wcp/contracts';
 import { decidePatchArtifact, evolveArtifact, initialArtifactState } from '../../../artifacts/domain/artifact.decider';
-import type { ArtifactVersionEvent } from '../../../artifacts/domain/artifact.events';
+import { reserveArtifactVersion } from '../../../artifacts/artifact-version.reserver';
 import { AggregateRepository, eventsOnly } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
@@ -27,26 +27,17 @@ export class PromoteArtifactHandler implements ICommandHandler<PromoteArtifactCo
     const workload = await this.repository.load(`workload-${workloadId}`, initialWorkloadState, evolveWorkload);
     const artifactId = workload.kind === 'active' ? workload.artifactId : '';
     const artifact = workload.kind === 'active' ? await this.repository.load(`artifact-${artifactId}`, initialArtifactState, evolveArtifact) : initialArtifactState;
-    const previous = await this.repository.execute({ streamId: `workload-${workloadId}`, initial: initialWorkloadState, evolve: evolveWorkload, commitId: commandId, actor, now, decide: () => ({ events: [], result: null }) });
     // A redelivery whose workload commit exists already: only the answer is left to give.
-    const done = previous.ok && previous.duplicate;
+    const done = await this.repository.isCommitted(commandId);
     if (!done) {
       const refusal = decidePromote(workload, actor, workloadId, artifact.kind === 'present' ? artifact : null, () => 0);
       if ('code' in refusal) return failure(refusal);
     }
     let version = artifact.kind === 'present' ? (artifact.artifactVersion ?? 0) : 0;
     if (!done && artifact.kind === 'present') {
-      const reserved = await this.repository.execute<{ version: number }, ArtifactVersionEvent, null>({
-        streamId: `artifact-versions-${artifact.name.toLowerCase()}`,
-        initial: { version: 0 },
-        evolve: (s) => ({ version: s.version + 1 }),
-        commitId: `${commandId}:version`,
-        actor,
-        now,
-        decide: () => ({ events: [{ type: 'artifact-version.assigned', schemaVersion: 1, data: { artifactId } }], result: null }),
-      });
-      if (!reserved.ok) return failure(reserved.error);
-      version = reserved.commit!.events[0].version;
+      const reserved = await reserveArtifactVersion(this.repository, { name: artifact.name, artifactId, commitId: `${commandId}:version`, actor, now });
+      if (typeof reserved !== 'number') return failure(reserved);
+      version = reserved;
       const locked = await this.repository.execute({
         streamId: `artifact-${artifactId}`,
         initial: initialArtifactState,
