@@ -65,6 +65,16 @@ export const StartReplacementBody = z
     if (b.strategy !== 'canary' && b.config?.canarySteps) {
       ctx.addIssue({ code: 'custom', path: ['config', 'canarySteps'], message: 'canarySteps apply to the canary strategy only' });
     }
+    // A setting the chosen strategy would not act on is refused, not stored and ignored.
+    if (b.strategy !== 'blueGreen' && (b.config?.warmupDurationMinutes ?? 0) > 0) {
+      ctx.addIssue({ code: 'custom', path: ['config', 'warmupDurationMinutes'], message: 'warmupDurationMinutes applies to the blueGreen strategy only' });
+    }
+    if (b.strategy === 'rolling' && (b.config?.keepOldVersionMinutes ?? 0) > 0) {
+      ctx.addIssue({ code: 'custom', path: ['config', 'keepOldVersionMinutes'], message: 'keepOldVersionMinutes applies to blueGreen and canary (a rolling replacement retires the previous replicas as it goes)' });
+    }
+    if (b.strategy !== 'rolling' && (b.config?.maxSurge ?? 1) !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['config', 'maxSurge'], message: 'maxSurge applies to the rolling strategy only' });
+    }
   });
 export type StartReplacementBody = z.output<typeof StartReplacementBody>;
 

@@ -1,4 +1,4 @@
-import { DEFAULT_RESOURCE_BUNDLES, Runtime, type RuntimeInput } from '@wcp/contracts';
+import { DEFAULT_RESOURCE_BUNDLES, Runtime, StartReplacementBody, type RuntimeInput } from '@wcp/contracts';
 import { resolveRuntime, type ArtifactGroups } from './runtime-settings.resolver';
 
 const artifact: ArtifactGroups = {
@@ -68,5 +68,16 @@ describe('resolveRuntime (partial runtimes, spec §2)', () => {
     expect(Runtime.safeParse({ containerGroups: [{ name: 'a' }, { name: 'a' }] }).success).toBe(false);
     expect(Runtime.safeParse({ containerGroups: [{ containers: [{ name: 'main' }, { name: 'main' }] }] }).success).toBe(false);
     expect(Runtime.safeParse({ containerGroups: [{ resourceBundles: ['cpu.small', 'cpu.medium'] }] }).success).toBe(false);
+  });
+});
+
+describe('StartReplacementBody', () => {
+  const artifactId = 'a'.repeat(24);
+  it('refuses settings the chosen strategy would not act on', () => {
+    expect(StartReplacementBody.safeParse({ artifactId, strategy: 'blueGreen', config: { warmupDurationMinutes: 1, keepOldVersionMinutes: 1 } }).success).toBe(true);
+    expect(StartReplacementBody.safeParse({ artifactId, strategy: 'rolling', config: { maxSurge: 2 } }).success).toBe(true);
+    expect(StartReplacementBody.safeParse({ artifactId, strategy: 'rolling', config: { warmupDurationMinutes: 1 } }).success).toBe(false);
+    expect(StartReplacementBody.safeParse({ artifactId, strategy: 'rolling', config: { keepOldVersionMinutes: 1 } }).success).toBe(false);
+    expect(StartReplacementBody.safeParse({ artifactId, strategy: 'blueGreen', config: { maxSurge: 2 } }).success).toBe(false);
   });
 });
