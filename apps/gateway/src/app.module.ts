@@ -5,6 +5,7 @@ import { AdminController } from './admin/admin.controller';
 import { ArtifactsController } from './artifacts/artifacts.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { RateLimiter } from './auth/rate-limiter';
+import { WorkloadAccess } from './auth/workload-access';
 import { COMMAND_CLIENT, CommandSender } from './commands/command.sender';
 import { CONFIG, GatewayConfig } from './config';
 import { dataPlaneProviders } from './data-plane/data-plane.providers';
@@ -14,6 +15,7 @@ import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/inte
 import { LogsController } from './logs/logs.controller';
 import { ProtonsController } from './protons/protons.controller';
 import { ReplacementsController } from './replacements/replacements.controller';
+import { SharedRolesController } from './sharing/shared-roles.controller';
 import { StatsController } from './stats/stats.controller';
 import { StatsEnricher } from './workloads/stats.enricher';
 import { WorkloadsController } from './workloads/workloads.controller';
@@ -31,18 +33,19 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ReplacementsController, ArtifactsController, AdminController, LogsController],
+      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ReplacementsController, SharedRolesController, ArtifactsController, AdminController, LogsController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },
         { provide: COMMAND_CLIENT, useValue: deps.commands },
         { provide: WORKLOAD_SERVICE, useValue: new InternalClient(deps.workloadServiceUrl, 'workload service') },
         { provide: TELEMETRY_SERVICE, useValue: new InternalClient(deps.telemetryServiceUrl, 'telemetry service') },
-        // One AuthGuard instance: global for Nest routes, and called by the data plane's Fastify routes.
+        // One AuthGuard instance (ROUTE_POLICY): global for Nest routes, and called by the data plane's Fastify routes.
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         RateLimiter,
+        WorkloadAccess,
         CommandSender,
         StatsEnricher,
         ...dataPlaneProviders,

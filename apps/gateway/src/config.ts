@@ -14,10 +14,17 @@ const Schema = z
     TELEMETRY_SERVICE_URL: z.url().default('http://127.0.0.1:8082'),
     /** How long a command waits for the workload service before the gateway answers 504. */
     COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
-    /** Requests per minute per API token; bursts up to the same number. 0 disables. */
+    /** Control plane (the REST API): requests per minute per API token; bursts up to the same number. 0 disables. */
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(6000),
-    /** How long a resolved token is trusted before asking the workload service again. */
-    AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
+    /** Data plane (`/endpoints/...`): requests per minute per API token, limited apart from the control plane. 0 disables. */
+    DATA_PLANE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600_000),
+    /**
+     * How long a resolved token (and the caller's groups and organization) is trusted before
+     * asking the workload service again: the bound on how late a membership change takes effect.
+     */
+    AUTH_CACHE_MS: z.coerce.number().int().min(0).max(2000).default(1000),
+    /** How long a workload's roles are reused by the policy check: the bound on how late a share change reaches this gateway. */
+    ACCESS_CACHE_MS: z.coerce.number().int().min(0).max(2000).default(1000),
     /** Data plane: largest request body forwarded to a replica, counted while streaming (413 beyond). */
     DATA_PLANE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024),
     /** Data plane: a replica silent for this long (no response, no bytes) fails the request with 504. */

@@ -6,6 +6,7 @@ import { Topics } from '@wcp/contracts';
 import { MessageBus, RequestReplyClient } from '@wcp/messaging';
 import { randomUUID } from 'node:crypto';
 import { GatewayModule } from './app.module';
+import { RouteAudit } from './auth/route-audit';
 import type { GatewayConfig } from './config';
 
 export { loadConfig } from './config';
@@ -35,6 +36,7 @@ export async function createGateway(options: {
   });
   await commands.start();
   const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true }, trustProxy: false });
+  const audit = new RouteAudit(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.register({
       config,
@@ -47,6 +49,14 @@ export async function createGateway(options: {
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );
   const logger = new Logger('Gateway');
+  await app.init();
+  await adapter.getInstance().ready();
+  const unpoliced = audit.unpoliced();
+  if (unpoliced.length > 0) {
+    await app.close();
+    await commands.stop();
+    throw new Error(`Routes without an authorization policy in ROUTE_POLICY (@wcp/access): ${unpoliced.join(', ')}`);
+  }
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.HOST}:${address.port}`;

@@ -13,6 +13,10 @@ import { CommitPipeline, PROJECTIONS } from './event-store/commit.pipeline';
 import { EVENT_STORE, EventStore } from './event-store/event-store';
 import { InternalController } from './http/internal.controller';
 import { BootstrapAdminService } from './identity/bootstrap-admin.service';
+import { CreateOrgHandler } from './identity/commands/create-org/create-org.handler';
+import { UpdateUserHandler } from './identity/commands/update-user/update-user.handler';
+import { PrincipalDirectory } from './identity/principal.directory';
+import { UpdateSharedRolesHandler } from './workloads/commands/update-shared-roles/update-shared-roles.handler';
 import { CreateGroupHandler } from './identity/commands/create-group/create-group.handler';
 import { CreateUserHandler } from './identity/commands/create-user/create-user.handler';
 import { IdentityQueries } from './identity/identity.queries';
@@ -106,7 +110,11 @@ export class WorkloadServiceModule {
         UpdateArtifactHandler,
         DeleteArtifactHandler,
         CreateUserHandler,
+        UpdateUserHandler,
         CreateGroupHandler,
+        CreateOrgHandler,
+        UpdateSharedRolesHandler,
+        PrincipalDirectory,
         WorkloadQueries,
         ProtonQueries,
         ArtifactQueries,

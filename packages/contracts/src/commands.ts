@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { InputArtifact, PatchArtifactBody } from './artifact';
 import { DomainError } from './errors';
-import { Actor, CreateGroupBody, CreateUserBody } from './identity';
+import { Actor, CreateGroupBody, CreateOrgBody, CreateUserBody, UpdateUserBody } from './identity';
 import { Id, IsoTime } from './ids';
 import { StartReplacementBody, UpdateSettingsBody } from './replacement';
+import { UpdateSharedRolesBody } from './sharing';
 import { CreateWorkloadBody, UpdateWorkloadBody } from './workload';
 
 /**
@@ -30,11 +31,14 @@ export const CommandBody = z.discriminatedUnion('name', [
   z.object({ name: z.literal('CancelReplacement'), workloadId: Id }),
   z.object({ name: z.literal('ResumeReplacement'), workloadId: Id }),
   z.object({ name: z.literal('PromoteArtifact'), workloadId: Id }),
+  z.object({ name: z.literal('UpdateSharedRoles'), workloadId: Id, input: UpdateSharedRolesBody }),
   z.object({ name: z.literal('CreateArtifact'), artifactId: Id, input: InputArtifact }),
   z.object({ name: z.literal('UpdateArtifact'), artifactId: Id, input: PatchArtifactBody }),
   z.object({ name: z.literal('DeleteArtifact'), artifactId: Id }),
   z.object({ name: z.literal('CreateUser'), userId: Id, tokenHash: z.string(), input: CreateUserBody }),
+  z.object({ name: z.literal('UpdateUser'), userId: Id, input: UpdateUserBody }),
   z.object({ name: z.literal('CreateGroup'), groupId: Id, input: CreateGroupBody }),
+  z.object({ name: z.literal('CreateOrg'), orgId: Id, input: CreateOrgBody }),
 ]);
 export type CommandBody = z.infer<typeof CommandBody>;
 export type CommandName = CommandBody['name'];

@@ -8,3 +8,4 @@ export * from './runtime';
 export * from './topics';
 export * from './workload';
 export * from './replacement';
+export * from './sharing';

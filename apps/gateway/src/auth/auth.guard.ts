@@ -1,14 +1,13 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
-import { Actor } from '@wcp/contracts';
+import { accessRefusal, policyFor, RouteRule, workloadNotFound } from '@wcp/access';
+import { Actor, ID_PATTERN } from '@wcp/contracts';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { CONFIG, GatewayConfig } from '../config';
-import { ApiError } from '../http/api-error';
+import { ApiError, fromDomainError } from '../http/api-error';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
-import { RateLimiter } from './rate-limiter';
-
-export const PUBLIC_ROUTE = 'wcp:public';
+import { Plane, RateLimiter } from './rate-limiter';
+import { WorkloadAccess } from './workload-access';
 
 /** How long after expiry a resolved token may still be used while its lookup is unavailable. */
 const STALE_GRACE_MS = 5 * 60_000;
@@ -20,33 +19,53 @@ export function hashToken(token: string): string {
 }
 
 /**
- * Bearer API tokens. Only the SHA-256 of a token is looked up or kept; resolved tokens are
- * cached briefly so a burst of requests costs one lookup. Rate limits are per token.
+ * The one gate of every route: the route's rule from `ROUTE_POLICY` (none → refused), then the
+ * bearer token (401), the plane's rate limit (429), and for a workload route the caller's role
+ * on it through `accessRefusal` (404 when they may not see it, 403 naming the permission).
+ * Only the SHA-256 of a token is looked up or kept; resolved tokens are cached for
+ * AUTH_CACHE_MS so a burst of requests costs one lookup.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly cache = new Map<string, { actor: Actor | null; expires: number }>();
 
   constructor(
-    private readonly reflector: Reflector,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
     private readonly limiter: RateLimiter,
+    private readonly access: WorkloadAccess,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()])) return true;
     const request = context.switchToHttp().getRequest<AuthedRequest>();
+    const route = request.routeOptions.url ?? '';
+    const rule = policyFor(request.method, route);
+    // The gateway does not boot with an unpoliced route; this only guards against a bypass.
+    if (!rule) throw new Error(`No authorization policy for ${request.method} ${route}`);
+    await this.admit(request, rule, 'control');
+    return true;
+  }
+
+  /** Applies `rule` to the request; sets `request.actor` when the rule needs a token. */
+  async admit(request: AuthedRequest, rule: RouteRule, plane: Plane): Promise<void> {
+    if (rule.auth === 'public') return;
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw new ApiError(401, 'Missing bearer token: send Authorization: Bearer <api token>.', { 'www-authenticate': 'Bearer' });
     const tokenHash = hashToken(match[1]);
     const actor = await this.resolve(tokenHash);
     if (!actor) throw new ApiError(401, 'Unknown or revoked API token.', { 'www-authenticate': 'Bearer' });
-    const retryAfter = this.limiter.take(tokenHash);
-    if (retryAfter > 0) throw new ApiError(429, 'Rate limit exceeded for this token.', { 'retry-after': String(retryAfter) });
+    const retryAfter = this.limiter.take(tokenHash, plane);
+    if (retryAfter > 0) throw new ApiError(429, `Rate limit of the ${plane} plane exceeded for this token.`, { 'retry-after': String(retryAfter) });
     request.actor = actor;
-    return true;
+    if (rule.auth === 'admin' && !actor.isAdmin) throw new ApiError(403, 'Only administrators can manage users, groups and organizations.');
+    if (rule.auth !== 'workload') return;
+    const workloadId = (request.params as Record<string, string | undefined>)[rule.param] ?? '';
+    // A path id that is not ObjectId-shaped cannot name anything: 404, like an unknown one.
+    if (!ID_PATTERN.test(workloadId)) throw new ApiError(404, `Workload ${workloadId} was not found.`);
+    const grants = await this.access.grants(workloadId);
+    const refusal = grants ? accessRefusal(grants, actor, rule.permission, workloadId) : workloadNotFound(workloadId);
+    if (refusal) throw fromDomainError(refusal);
   }
 
   private async resolve(tokenHash: string): Promise<Actor | null> {

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
-import { ID_PATTERN } from '@wcp/contracts';
+import { policyFor, RouteRule } from '@wcp/access';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import { AuthedRequest, AuthGuard } from '../auth/auth.guard';
@@ -18,12 +17,15 @@ import { REPLICA_ROUTER, ReplicaRouter } from './replica-router';
  * Registered straight on Fastify, in its own encapsulated context, rather than as a Nest
  * controller: only there can the JSON body parser (and its 1 MiB limit) be replaced by one that
  * leaves the body unread, so it can stream to the replica (DATA_PLANE_BODY_LIMIT_BYTES is
- * counted while streaming). Authentication is the same global AuthGuard instance, called here
- * because Nest guards run only on Nest routes.
+ * counted while streaming). The gate is the same AuthGuard instance and ROUTE_POLICY rule
+ * (CAN_INVOKE), called here because Nest guards run only on Nest routes, with the data plane's
+ * own rate limit.
  */
 @Injectable()
 export class DataPlaneRoutes implements OnModuleInit {
   private readonly logger = new Logger('DataPlane');
+  private readonly route = `${DATA_PLANE_PREFIX.replace(/\/$/, '')}/:workloadId`;
+  private readonly rule: RouteRule = requiredRule(this.route);
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -44,18 +46,17 @@ export class DataPlaneRoutes implements OnModuleInit {
         void reply.status(status).headers(headers).send({ detail });
       });
       const handler = (request: FastifyRequest, reply: FastifyReply) => this.handle(request, reply);
-      const base = DATA_PLANE_PREFIX.replace(/\/$/, '');
-      scope.all(`${base}/:workloadId`, handler);
-      scope.all(`${base}/:workloadId/*`, handler);
+      scope.all(this.route, handler);
+      scope.all(`${this.route}/*`, handler);
     });
   }
 
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const t0 = performance.now();
     const startedAt = new Date();
-    await this.guard.canActivate(new ExecutionContextHost([request, reply], DataPlaneRoutes, this.handle));
+    await this.guard.admit(request as AuthedRequest, this.rule, 'data');
     const target = parseTarget(request.raw.url ?? '');
-    if (!target || !ID_PATTERN.test(target.workloadId)) throw new ApiError(404, `Workload ${target?.workloadId ?? ''} was not found.`);
+    if (!target) throw new ApiError(404, 'Workload was not found.');
     const limit = this.config.DATA_PLANE_BODY_LIMIT_BYTES;
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > limit) throw new ApiError(413, `Request body is larger than ${limit} bytes, the data-plane limit.`, { connection: 'close' });
@@ -71,4 +72,10 @@ export class DataPlaneRoutes implements OnModuleInit {
       t0,
     });
   }
+}
+
+function requiredRule(route: string): RouteRule {
+  const rule = policyFor('ANY', route);
+  if (!rule) throw new Error(`No authorization policy for ANY ${route}`);
+  return rule;
 }

@@ -1,7 +1,6 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { RequestRecorder } from '../data-plane/request-recorder';
-import { Public } from '../http/decorators';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
 import { NoQuery, parseOr422 } from '../http/validation';
 import { API_VERSION, openApiDocument } from './openapi.document';
@@ -15,8 +14,7 @@ export class HealthController {
     private readonly recorder: RequestRecorder,
   ) {}
 
-  /** Liveness for load balancers: always 200 while the gateway serves; components say what is degraded. */
-  @Public()
+  /** Liveness for load balancers (public in ROUTE_POLICY): always 200 while the gateway serves; components say what is degraded. */
   @Get('health')
   async health(@Query() query: unknown) {
     parseOr422(NoQuery, query, 'query');

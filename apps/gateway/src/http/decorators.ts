@@ -1,11 +1,8 @@
-import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { Id } from '@wcp/contracts';
 import type { Actor } from '@wcp/contracts';
 import type { AuthedRequest } from '../auth/auth.guard';
-import { PUBLIC_ROUTE } from '../auth/auth.guard';
 import { ApiError } from './api-error';
-
-export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
 export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): Actor => context.switchToHttp().getRequest<AuthedRequest>().actor);
 

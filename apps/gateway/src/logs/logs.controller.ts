@@ -1,11 +1,9 @@
 import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
-import { LOG_LEVELS, type Actor, type LogEntryDto, type WorkloadDto } from '@wcp/contracts';
+import { LOG_LEVELS, type LogEntryDto } from '@wcp/contracts';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CONFIG, GatewayConfig } from '../config';
-import { ApiError } from '../http/api-error';
-import { CurrentActor, requireId } from '../http/decorators';
-import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
+import { InternalClient, TELEMETRY_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
 import { QueryInt, parseOr422 } from '../http/validation';
 
@@ -37,28 +35,25 @@ export const LogsQuery = z
 
 /**
  * Replica logs (spec §3, `GET /otel/workload/{id}/logs`), the route the vendor CLI's
- * `dr workload logs` reads. The gateway authorizes against the workload like events (the
- * details permission), the telemetry service reads ClickHouse. `level` is a minimum severity;
+ * `dr workload logs` reads. ROUTE_POLICY authorizes like events (the details permission), the
+ * telemetry service reads ClickHouse. `level` is a minimum severity;
  * `startTime` is inclusive and `endTime` exclusive, so a client polling from its newest line
  * sees every line once it has arrived.
  */
 @Controller('api/v2/otel/workload')
 export class LogsController {
   constructor(
-    @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
     @Inject(TELEMETRY_SERVICE) private readonly telemetry: InternalClient,
     @Inject(CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   @Get(':id/logs')
-  async logs(@Param('id') id: string, @Query() query: unknown, @Req() request: FastifyRequest, @CurrentActor() actor: Actor) {
+  async logs(@Param('id') workloadId: string, @Query() query: unknown, @Req() request: FastifyRequest) {
     const q = parseOr422(LogsQuery, query, 'query');
-    const workload = await this.workloads.get<WorkloadDto>(`/internal/workloads/${requireId(id, 'Workload')}`, actor);
-    if (!workload.permissions.includes('CAN_READ_DETAILS')) throw new ApiError(403, `You do not have the CAN_READ_DETAILS permission on workload ${workload.id}.`);
     const result = await this.telemetry.post<{ totalCount: number; data: LogEntryDto[] }>(
       '/internal/logs/search',
       {
-        workloadId: workload.id,
+        workloadId,
         offset: q.offset,
         limit: q.limit,
         level: q.level ?? null,

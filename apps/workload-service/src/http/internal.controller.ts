@@ -60,6 +60,18 @@ export class InternalController {
     return answer(reply, await this.workloads.get(id, actorOf(actorHeader)));
   }
 
+  /** The roles on a workload, for the gateway's policy check; no caller: the gateway decides. */
+  @Get('workloads/:id/access')
+  async access(@Param('id') id: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.workloads.grants(id));
+  }
+
+  @Get('workloads/:id/shared-roles')
+  async sharedRoles(@Param('id') id: string, @Query() query: unknown, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { offset, limit } = Paging.parse(query);
+    return answer(reply, await this.workloads.sharedRoles(id, actorOf(actorHeader), offset, limit));
+  }
+
   @Get('workloads/:id/events')
   async events(@Param('id') id: string, @Query() query: unknown, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
     const { offset, limit } = Paging.parse(query);
@@ -108,6 +120,18 @@ export class InternalController {
   async users(@Query() query: unknown) {
     const { offset, limit } = Paging.parse(query);
     return this.identity.list(offset, limit);
+  }
+
+  @Get('groups')
+  async groups(@Query() query: unknown) {
+    const { offset, limit } = Paging.parse(query);
+    return this.identity.principals('groups', offset, limit);
+  }
+
+  @Get('orgs')
+  async orgs(@Query() query: unknown) {
+    const { offset, limit } = Paging.parse(query);
+    return this.identity.principals('orgs', offset, limit);
   }
 }
 

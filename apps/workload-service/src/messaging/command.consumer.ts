@@ -7,12 +7,15 @@ import { CreateArtifactCommand } from '../artifacts/commands/create-artifact/cre
 import { DeleteArtifactCommand } from '../artifacts/commands/delete-artifact/delete-artifact.command';
 import { UpdateArtifactCommand } from '../artifacts/commands/update-artifact/update-artifact.command';
 import { CreateGroupCommand } from '../identity/commands/create-group/create-group.command';
+import { CreateOrgCommand } from '../identity/commands/create-org/create-org.command';
 import { CreateUserCommand } from '../identity/commands/create-user/create-user.command';
+import { UpdateUserCommand } from '../identity/commands/update-user/update-user.command';
 import { CreateWorkloadCommand } from '../workloads/commands/create-workload/create-workload.command';
 import { DeleteWorkloadCommand } from '../workloads/commands/delete-workload/delete-workload.command';
 import { StartWorkloadCommand } from '../workloads/commands/start-workload/start-workload.command';
 import { ResetStatsCommand } from '../workloads/commands/reset-stats/reset-stats.command';
 import { StopWorkloadCommand } from '../workloads/commands/stop-workload/stop-workload.command';
+import { UpdateSharedRolesCommand } from '../workloads/commands/update-shared-roles/update-shared-roles.command';
 import { UpdateWorkloadCommand } from '../workloads/commands/update-workload/update-workload.command';
 import { CancelReplacementCommand } from '../rollouts/commands/cancel-replacement/cancel-replacement.command';
 import { PromoteArtifactCommand } from '../rollouts/commands/promote-artifact/promote-artifact.command';
@@ -32,11 +35,14 @@ const COMMANDS = {
   CancelReplacement: CancelReplacementCommand,
   ResumeReplacement: ResumeReplacementCommand,
   PromoteArtifact: PromoteArtifactCommand,
+  UpdateSharedRoles: UpdateSharedRolesCommand,
   CreateArtifact: CreateArtifactCommand,
   UpdateArtifact: UpdateArtifactCommand,
   DeleteArtifact: DeleteArtifactCommand,
   CreateUser: CreateUserCommand,
+  UpdateUser: UpdateUserCommand,
   CreateGroup: CreateGroupCommand,
+  CreateOrg: CreateOrgCommand,
 } as const;
 
 export const COMMANDS_GROUP = 'workload-service.commands';

@@ -25,12 +25,16 @@ export interface GroupDoc {
   [key: string]: unknown;
 }
 
+/** A group or an organization (the same shape, two collections). */
+export type OrgDoc = GroupDoc;
+
 export const USERS = 'users';
 export const GROUPS = 'groups';
+export const ORGS = 'orgs';
 
 @Injectable()
 export class IdentityProjection implements Projection {
-  readonly collections = [USERS, GROUPS];
+  readonly collections = [USERS, GROUPS, ORGS];
 
   constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore) {}
 
@@ -57,8 +61,14 @@ export class IdentityProjection implements Projection {
     } else if (event.type === 'user.token-changed') {
       const user = await this.store.get<UserDoc>(USERS, stored.streamId.slice('user-'.length));
       if (user) await this.store.put(USERS, { ...user, tokenHash: event.data.tokenHash });
+    } else if (event.type === 'user.updated') {
+      const user = await this.store.get<UserDoc>(USERS, stored.streamId.slice('user-'.length));
+      const c = event.data.changes;
+      if (user) await this.store.put(USERS, { ...user, ...Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) });
     } else if (event.type === 'group.created') {
       await this.store.put(GROUPS, { _id: event.data.groupId, name: event.data.name, createdAt: event.data.createdAt });
+    } else if (event.type === 'org.created') {
+      await this.store.put(ORGS, { _id: event.data.orgId, name: event.data.name, createdAt: event.data.createdAt });
     }
   }
 }

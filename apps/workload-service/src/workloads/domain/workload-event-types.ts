@@ -34,6 +34,8 @@ export function toApiEvent(event: WorkloadEvent): { eventType: WorkloadEventType
       return { eventType: 'Settings Updated', details: { runtime: event.data.runtime, replacementId: event.data.replacementId } };
     case 'workload.artifact-promoted':
       return { eventType: 'Artifact Promoted', details: event.data };
+    case 'workload.shared-roles-updated':
+      return { eventType: 'Shared Roles Updated', details: { updatedBy: event.data.updatedBy, before: event.data.before, after: event.data.after } };
     case 'workload.deleted':
       return { eventType: 'Workload Deleted', details: event.data.leftovers.length > 0 ? { leftoverProtons: event.data.leftovers } : {} };
   }

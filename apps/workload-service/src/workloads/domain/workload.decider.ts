@@ -1,15 +1,5 @@
-import {
-  Actor,
-  domainError,
-  DomainError,
-  Importance,
-  Permission,
-  RuntimeSettings,
-  ShareRole,
-  Tag,
-  UpdateWorkloadBody,
-  WorkloadStatus,
-} from '@wcp/contracts';
+import { accessRefusal, Grants, workloadNotFound } from '@wcp/access';
+import { Actor, domainError, DomainError, Importance, Permission, RuntimeSettings, SharedRoleDto, Tag, UpdateWorkloadBody, WorkloadStatus } from '@wcp/contracts';
 import type { ReplacementPlan, WorkloadEvent } from './workload.events';
 
 /** State of one workload, rebuilt by folding its events. */
@@ -27,7 +17,9 @@ export type WorkloadState =
       runtime: RuntimeSettings;
       tags: Tag[];
       creatorId: string;
-      roles: Record<string, ShareRole>;
+      /** Every recipient with its role, in the order they were given; `roles` indexes them for the policy. */
+      sharedRoles: SharedRoleDto[];
+      roles: Grants;
       status: WorkloadStatus;
       protonId: string | null;
       /** The replacement in progress, if any: one at a time. */
@@ -52,6 +44,7 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
         runtime: d.runtime,
         tags: d.tags,
         creatorId: d.creator.id,
+        sharedRoles: [creatorGrant(d.creator)],
         roles: { [d.creator.id]: 'OWNER' },
         status: 'stopped',
         protonId: null,
@@ -88,28 +81,22 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
       return state.kind === 'active' ? { ...state, runtime: event.data.runtime, version } : { ...state, version };
     case 'workload.artifact-promoted':
       return { ...state, version };
+    case 'workload.shared-roles-updated':
+      return state.kind === 'active' ? { ...state, sharedRoles: event.data.after, roles: grantsOf(event.data.after), version } : { ...state, version };
   }
+}
+
+/** The creator is the first OWNER of a workload. */
+export function creatorGrant(creator: { id: string; username: string }): SharedRoleDto {
+  return { id: creator.id, name: creator.username, shareRecipientType: 'user', role: 'OWNER' };
+}
+
+export function grantsOf(sharedRoles: readonly Pick<SharedRoleDto, 'id' | 'role'>[]): Grants {
+  return Object.fromEntries(sharedRoles.map((r) => [r.id, r.role]));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Permissions per sharing role; admins act as owners everywhere. */
-const ROLE_PERMISSIONS: Record<ShareRole, Permission[]> = {
-  OWNER: ['CAN_VIEW', 'CAN_READ_DETAILS', 'CAN_INVOKE', 'CAN_UPDATE', 'CAN_DELETE', 'CAN_SHARE'],
-  USER: ['CAN_VIEW', 'CAN_READ_DETAILS', 'CAN_INVOKE'],
-  CONSUMER: ['CAN_VIEW', 'CAN_INVOKE'],
-};
-
-export function permissionsOf(roles: Record<string, ShareRole>, actor: Pick<Actor, 'id' | 'isAdmin' | 'groupIds' | 'orgId'>): Permission[] {
-  if (actor.isAdmin) return ROLE_PERMISSIONS.OWNER;
-  const granted = new Set<Permission>();
-  for (const principal of [actor.id, ...actor.groupIds, ...(actor.orgId ? [actor.orgId] : [])]) {
-    const role = roles[principal];
-    if (role) ROLE_PERMISSIONS[role].forEach((p) => granted.add(p));
-  }
-  return ROLE_PERMISSIONS.OWNER.filter((p) => granted.has(p));
 }
 
 export const ACTIVE_STATUSES: WorkloadStatus[] = ['submitted', 'provisioning', 'launching', 'running'];
@@ -122,28 +109,13 @@ export interface Decision<TEvent> {
 
 type Active = Extract<WorkloadState, { kind: 'active' }>;
 
-/**
- * The one access rule, for commands and queries alike: a caller who may not see the workload
- * gets 404 (no existence leak), one who sees it without `needed` gets 403.
- */
-export function accessRefusal(roles: Record<string, ShareRole>, actor: Actor, needed: Permission, workloadId: string): DomainError | null {
-  const permissions = permissionsOf(roles, actor);
-  if (!permissions.includes('CAN_VIEW')) return notFound(workloadId);
-  if (!permissions.includes(needed)) {
-    return domainError('forbidden', 'WORKLOAD_FORBIDDEN', `You do not have the ${needed} permission on workload ${workloadId}.`);
-  }
-  return null;
-}
-
 /** Shared guard of the deciders: the workload exists and `accessRefusal` has nothing to say. */
 export function requireAccess(state: WorkloadState, actor: Actor, needed: Permission, workloadId: string): DomainError | Active {
   if (state.kind !== 'active') return notFound(workloadId);
   return accessRefusal(state.roles, actor, needed, workloadId) ?? state;
 }
 
-export function notFound(workloadId: string): DomainError {
-  return domainError('not_found', 'WORKLOAD_NOT_FOUND', `Workload ${workloadId} was not found.`);
-}
+export const notFound = workloadNotFound;
 
 export function decideUpdate(state: WorkloadState, actor: Actor, workloadId: string, input: UpdateWorkloadBody): Decision<WorkloadEvent> | DomainError {
   const w = requireAccess(state, actor, 'CAN_UPDATE', workloadId);

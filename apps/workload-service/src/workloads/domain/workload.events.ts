@@ -1,4 +1,4 @@
-import type { Importance, ReplacementConfigSettings, ReplacementStrategy, RuntimeSettings, Tag, WorkloadStatus } from '@wcp/contracts';
+import type { Importance, ReplacementConfigSettings, ReplacementStrategy, RuntimeSettings, SharedRoleDto, Tag, WorkloadStatus } from '@wcp/contracts';
 
 /**
  * A replacement's whole plan. It takes the workload's lock (one replacement at a time) in the
@@ -74,6 +74,8 @@ export type WorkloadEvent =
       data: { replacementId: string; outcome: 'completed' | 'errored' | 'canceled'; message: string | null; protonId: string | null; artifactId: string; runtime: RuntimeSettings };
     }
   | { type: 'workload.settings-updated'; schemaVersion: 1; data: { runtime: RuntimeSettings; replacementId: string } }
-  | { type: 'workload.artifact-promoted'; schemaVersion: 1; data: { artifactId: string; version: number } };
+  | { type: 'workload.artifact-promoted'; schemaVersion: 1; data: { artifactId: string; version: number } }
+  /** The whole list of recipients before and after a `PATCH sharedRoles` (replace semantics), names as they were then. */
+  | { type: 'workload.shared-roles-updated'; schemaVersion: 1; data: { before: SharedRoleDto[]; after: SharedRoleDto[]; updatedBy: { id: string; username: string } } };
 
 export type WorkloadEventType = WorkloadEvent['type'];

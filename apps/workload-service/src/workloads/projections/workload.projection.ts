@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IMPORTANCES, RuntimeSettings, Tag, UserData, WorkloadStatus } from '@wcp/contracts';
+import { IMPORTANCES, RuntimeSettings, SharedRoleDto, Tag, UserData, WorkloadStatus } from '@wcp/contracts';
 import type { Projection } from '../../event-store/commit.pipeline';
 import type { StoredEvent } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import type { ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import type { ArtifactEvent } from '../../artifacts/domain/artifact.events';
 import { toApiEvent } from '../domain/workload-event-types';
-import { ACTIVE_STATUSES } from '../domain/workload.decider';
+import { ACTIVE_STATUSES, creatorGrant } from '../domain/workload.decider';
 import type { WorkloadEvent } from '../domain/workload.events';
 
 export interface WorkloadDoc {
@@ -19,8 +19,8 @@ export interface WorkloadDoc {
   updatedAt: string;
   creator: UserData;
   owners: UserData[];
-  /** Principal id → role, as a list (FerretDB-safe keys); `principals` indexes visibility. */
-  roles: Array<{ principalId: string; role: string }>;
+  /** Every recipient and its role (a list: FerretDB-safe keys); `principals` indexes visibility. */
+  sharedRoles: SharedRoleDto[];
   principals: string[];
   status: WorkloadStatus;
   importance: string;
@@ -97,7 +97,7 @@ export class WorkloadProjection implements Projection {
         updatedAt: d.createdAt,
         creator,
         owners: [creator],
-        roles: [{ principalId: creator.id, role: 'OWNER' }],
+        sharedRoles: [creatorGrant(creator)],
         principals: [creator.id],
         status: 'stopped',
         importance: d.importance,
@@ -149,6 +149,9 @@ export class WorkloadProjection implements Projection {
       case 'workload.settings-updated':
         next.runtime = event.data.runtime;
         break;
+      case 'workload.shared-roles-updated':
+        Object.assign(next, sharingFields(event.data.after));
+        break;
       case 'workload.replacement-finished': {
         const d = event.data;
         next.replacementLock = null;
@@ -176,6 +179,15 @@ export class WorkloadProjection implements Projection {
     const artifact = await this.store.get<ArtifactDoc>('artifacts', stored.streamId.slice('artifact-'.length));
     if (artifact) await this.store.setWhere(WORKLOADS, { artifactId: artifact._id }, { artifact: artifact.summary });
   }
+}
+
+/** `owners` are the users holding OWNER (groups and organizations are not users). */
+function sharingFields(sharedRoles: SharedRoleDto[]): Pick<WorkloadDoc, 'sharedRoles' | 'principals' | 'owners'> {
+  return {
+    sharedRoles,
+    principals: sharedRoles.map((r) => r.id),
+    owners: sharedRoles.filter((r) => r.role === 'OWNER' && r.shareRecipientType === 'user').map((r) => ({ id: r.id, username: r.name })),
+  };
 }
 
 export function importanceRank(importance: string): number {

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Actor, DomainError, isDomainError, Permission, WorkloadDto, WorkloadEventDto } from '@wcp/contracts';
+import { accessRefusal, Grants } from '@wcp/access';
+import { Actor, DomainError, isDomainError, Permission, SharedRoleDto, WorkloadDto, WorkloadEventDto } from '@wcp/contracts';
 import { z } from 'zod';
 import { ARTIFACTS, ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
-import { accessRefusal, notFound } from '../domain/workload.decider';
+import { notFound } from '../domain/workload.decider';
 import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { WORKLOAD_EVENTS, WORKLOADS, WorkloadDoc, WorkloadEventDoc } from '../projections/workload.projection';
@@ -117,6 +118,23 @@ export class WorkloadQueries {
     const replacements = await this.store.find<ReplacementDoc>(REPLACEMENTS, { workloadId }, { sort: [['createdAt', 1], ['_id', 1]] });
     for (const r of replacements) data.push({ id: r._id, type: 'replacement', name: `${r.state.strategy} to ${r.state.candidateArtifactId}`, createdAt: r.createdAt });
     return { count: data.length, data };
+  }
+
+  /** `GET sharedRoles`: every recipient, in the order the last PATCH gave them. */
+  async sharedRoles(workloadId: string, actor: Actor, offset: number, limit: number): Promise<{ totalCount: number; data: SharedRoleDto[] } | DomainError> {
+    const doc = await this.visible(workloadId, actor, 'CAN_READ_DETAILS');
+    if (isDomainError(doc)) return doc;
+    const all = doc.sharedRoles ?? Object.entries(rolesOf(doc)).map(([id, role]) => ({ id, name: id, shareRecipientType: 'user' as const, role }));
+    return { totalCount: all.length, data: all.slice(offset, offset + limit) };
+  }
+
+  /**
+   * Who holds which role on a workload, for the gateway's policy check on every route: the
+   * gateway authenticated the caller and decides with the same `accessRefusal`.
+   */
+  async grants(workloadId: string): Promise<{ workloadId: string; grants: Grants } | DomainError> {
+    const doc = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
+    return doc ? { workloadId, grants: rolesOf(doc) } : notFound(workloadId);
   }
 
   /** Ids and activity of every workload the actor may see, for cross-workload statistics. */

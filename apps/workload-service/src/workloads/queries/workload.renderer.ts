@@ -1,10 +1,14 @@
+import { Grants, permissionsOf, principalIds } from '@wcp/access';
 import type { Actor, ShareRole, WorkloadDto } from '@wcp/contracts';
-import { permissionsOf } from '../domain/workload.decider';
+import { grantsOf } from '../domain/workload.decider';
 import type { Filter } from '../../read-models/read-model-store';
 import type { WorkloadDoc } from '../projections/workload.projection';
 
-export function rolesOf(doc: Pick<WorkloadDoc, 'roles'>): Record<string, ShareRole> {
-  return Object.fromEntries(doc.roles.map((r) => [r.principalId, r.role as ShareRole]));
+type LegacyDoc = { roles?: Array<{ principalId: string; role: ShareRole }> };
+
+/** Read models written before sharing kept `roles: [{principalId, role}]`; both read the same. */
+export function rolesOf(doc: Pick<WorkloadDoc, 'sharedRoles'> & LegacyDoc): Grants {
+  return doc.sharedRoles ? grantsOf(doc.sharedRoles) : Object.fromEntries((doc.roles ?? []).map((r) => [r.principalId, r.role]));
 }
 
 /**
@@ -39,5 +43,5 @@ export function renderWorkload(doc: WorkloadDoc, actor: Actor): WorkloadDto {
 /** Filter of the workloads an actor may see at all. */
 export function visibleTo(actor: Actor): Filter {
   if (actor.isAdmin) return {};
-  return { principals: { $in: [actor.id, ...actor.groupIds, ...(actor.orgId ? [actor.orgId] : [])] } };
+  return { principals: { $in: principalIds(actor) } };
 }

@@ -4,6 +4,7 @@ import { AggregateRepository, eventsOnly } from '../../../event-store/aggregate.
 import { failure, success } from '../../../messaging/envelope.command';
 import { decideClaim, evolveClaim, evolveUser, initialClaim, initialUser, requireAdmin } from '../../domain/identity.decider';
 import type { IdentityEvent } from '../../domain/identity.events';
+import { PrincipalDirectory } from '../../principal.directory';
 import { CreateUserCommand } from './create-user.command';
 
 export interface NewUser {
@@ -16,12 +17,14 @@ export interface NewUser {
 /** Creates a user: claim the username, then write the user. Admins only. */
 @CommandHandler(CreateUserCommand)
 export class CreateUserHandler implements ICommandHandler<CreateUserCommand, CommandOutcome> {
-  constructor(private readonly repository: AggregateRepository) {}
+  constructor(private readonly repository: AggregateRepository, private readonly directory: PrincipalDirectory) {}
 
   async execute(command: CreateUserCommand): Promise<CommandOutcome> {
     const refused = requireAdmin(command.actor);
     if (refused) return failure(refused);
     const { userId, tokenHash, input } = command.body;
+    const missing = await this.directory.checkMemberships(input.orgId, input.groupIds);
+    if (missing) return failure(missing);
     return this.create({ userId, tokenHash, input, isAdmin: false }, command.envelope.commandId, command.actor, command.now);
   }
 

@@ -1,0 +1,3 @@
+import { EnvelopeCommand } from '../../../messaging/envelope.command';
+
+export class CreateOrgCommand extends EnvelopeCommand<'CreateOrg'> {}
