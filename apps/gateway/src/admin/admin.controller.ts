@@ -3,7 +3,7 @@ import { Actor, CreateGroupBody, CreateOrgBody, CreateUserBody, newId, UpdateUse
 import type { FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { hashToken } from '../auth/auth.guard';
+import { AuthGuard, hashToken } from '../auth/auth.guard';
 import { CommandSender } from '../commands/command.sender';
 import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor, requireId } from '../http/decorators';
@@ -23,6 +23,7 @@ export class AdminController {
     private readonly commands: CommandSender,
     @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
     @Inject(CONFIG) private readonly config: GatewayConfig,
+    private readonly guard: AuthGuard,
   ) {}
 
   @Post('users')
@@ -41,13 +42,15 @@ export class AdminController {
     return this.list('users', query, request, actor);
   }
 
-  /** Merge; `groupIds` replaces the memberships. Access follows within AUTH_CACHE_MS. */
+  /** Merge; `groupIds` replaces the memberships. Access follows at once here, within AUTH_CACHE_MS on other gateways. */
   @Patch('users/:id')
   async updateUser(@Param('id') userId: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor): Promise<UserDto> {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(UpdateUserBody, body, 'body');
     const id = requireId(userId, 'User');
-    return this.commands.send<UserDto>(id, { name: 'UpdateUser', userId: id, input }, actor);
+    const user = await this.commands.send<UserDto>(id, { name: 'UpdateUser', userId: id, input }, actor);
+    this.guard.forgetUser(id);
+    return user;
   }
 
   @Post('groups')

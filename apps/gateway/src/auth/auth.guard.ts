@@ -23,7 +23,8 @@ export function hashToken(token: string): string {
  * bearer token (401), the plane's rate limit (429), and for a workload route the caller's role
  * on it through `accessRefusal` (404 when they may not see it, 403 naming the permission).
  * Only the SHA-256 of a token is looked up or kept; resolved tokens are cached for
- * AUTH_CACHE_MS so a burst of requests costs one lookup.
+ * AUTH_CACHE_MS (≤ 2 s: the bound on how late another gateway sees a membership change) so a
+ * burst of requests costs one lookup.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -66,6 +67,11 @@ export class AuthGuard implements CanActivate {
     const grants = await this.access.grants(workloadId);
     const refusal = grants ? accessRefusal(grants, actor, rule.permission, workloadId) : workloadNotFound(workloadId);
     if (refusal) throw fromDomainError(refusal);
+  }
+
+  /** Drops the cached identity of a user whose groups or organization just changed. */
+  forgetUser(userId: string): void {
+    for (const [tokenHash, entry] of this.cache) if (entry.actor?.id === userId) this.cache.delete(tokenHash);
   }
 
   private async resolve(tokenHash: string): Promise<Actor | null> {

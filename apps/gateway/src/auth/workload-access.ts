@@ -16,9 +16,9 @@ interface Entry {
 /**
  * Who holds which role on a workload, as the policy needs it for every route. Cached per
  * workload for ACCESS_CACHE_MS (≤ 2 s), so a hot workload costs one internal call per interval;
- * concurrent misses share one call. A role change reaches this gateway within that TTL, and
- * commands are re-checked by the aggregate against its own stream, so a stale "allowed" here
- * never lets a command through.
+ * concurrent misses share one call. A share changed through this gateway takes effect at once
+ * (`forget`); one changed through another instance within the TTL. Commands are re-checked by
+ * the aggregate against its own stream, so a stale "allowed" never lets a command through.
  */
 @Injectable()
 export class WorkloadAccess {
@@ -42,6 +42,11 @@ export class WorkloadAccess {
       },
     );
     return entry.grants;
+  }
+
+  /** Drops the cached roles of a workload whose sharing just changed. */
+  forget(workloadId: string): void {
+    this.cache.delete(workloadId);
   }
 
   private async fetch(workloadId: string): Promise<Grants | null> {

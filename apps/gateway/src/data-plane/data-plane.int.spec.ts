@@ -117,6 +117,10 @@ describe('data plane (real replicas)', () => {
         if (req.method === 'POST' && url.pathname === '/internal/auth/resolve') {
           return send(200, { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 't', isAdmin: true, groupIds: [], orgId: null });
         }
+        const access = /^\/internal\/workloads\/([^/]+)\/access$/.exec(url.pathname);
+        if (req.method === 'GET' && access) {
+          return routesFor(access[1], null) ? send(200, { workloadId: access[1], grants: {} }) : send(404, { code: 'WORKLOAD_NOT_FOUND', kind: 'not_found', message: `Workload ${access[1]} was not found.` });
+        }
         const match = /^\/internal\/workloads\/([^/]+)\/routes$/.exec(url.pathname);
         if (req.method === 'GET' && match) {
           routeCalls.push({ workloadId: match[1], protonId: url.searchParams.get('protonId') });

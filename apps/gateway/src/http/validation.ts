@@ -16,6 +16,7 @@ export function toValidationDetails(error: z.ZodError, root: 'body' | 'query' | 
       case 'too_big':
         return [{ loc, msg: issue.message, type: issue.origin === 'string' ? 'string_too_long' : issue.origin === 'array' ? 'too_long' : 'less_than_equal' }];
       case 'invalid_value':
+        if (issue.input === undefined) return [{ loc, msg: 'Field required', type: 'missing' }];
         return [{ loc, msg: `Input should be ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`, type: issue.values.length > 1 ? 'enum' : 'literal_error' }];
       case 'invalid_format':
         return [{ loc, msg: issue.message, type: 'string_pattern_mismatch' }];

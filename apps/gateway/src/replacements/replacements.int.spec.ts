@@ -35,7 +35,7 @@ describe('settings, replacement, history and promote routes', () => {
       req.on('end', () => {
         const url = new URL(req.url ?? '/', 'http://local');
         const text = Buffer.concat(chunks).toString();
-        if (url.pathname !== '/internal/auth/resolve') internalCalls.push({ service, method: req.method ?? '', url: url.pathname + url.search, body: text ? JSON.parse(text) : undefined });
+        if (url.pathname !== '/internal/auth/resolve' && !url.pathname.endsWith('/access')) internalCalls.push({ service, method: req.method ?? '', url: url.pathname + url.search, body: text ? JSON.parse(text) : undefined });
         const [status, body] = answer(req.method ?? '', url);
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
@@ -45,6 +45,7 @@ describe('settings, replacement, history and promote routes', () => {
   beforeAll(async () => {
     workloadService = fake('workload', (method, url) => {
       if (method === 'POST' && url.pathname === '/internal/auth/resolve') return [200, { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 't', isAdmin: false, groupIds: [], orgId: null }];
+      if (url.pathname === `/internal/workloads/${W}/access`) return [200, { workloadId: W, grants: { aaaaaaaaaaaaaaaaaaaaaaaa: 'OWNER' } }];
       if (url.pathname === `/internal/workloads/${W}/settings`) return [200, { runtime, replacement: null }];
       if (url.pathname === `/internal/workloads/${W}/replacement`) return [404, { code: 'REPLACEMENT_NOT_FOUND', kind: 'not_found', message: 'There is no active replacement for this workload.' }];
       if (url.pathname === `/internal/workloads/${W}/history`) return [200, { totalCount: 3, data: [replacement('r3', 'completed'), replacement('r2', 'canceled')] }];

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Inject, Param, Patch, Query, Req, Res } from '@n
 import { Actor, SharedRoleDto, UpdateSharedRolesBody } from '@wcp/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { WorkloadAccess } from '../auth/workload-access';
 import { CommandSender } from '../commands/command.sender';
 import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor } from '../http/decorators';
@@ -20,6 +21,7 @@ export class SharedRolesController {
     private readonly commands: CommandSender,
     @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
     @Inject(CONFIG) private readonly config: GatewayConfig,
+    private readonly access: WorkloadAccess,
   ) {}
 
   @Get()
@@ -34,6 +36,7 @@ export class SharedRolesController {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(UpdateSharedRolesBody, body, 'body');
     await this.commands.send(workloadId, { name: 'UpdateSharedRoles', workloadId, input }, actor);
+    this.access.forget(workloadId);
     reply.status(204);
   }
 }

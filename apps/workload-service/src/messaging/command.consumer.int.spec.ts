@@ -91,6 +91,45 @@ describe('command consumer on Kafka + FerretDB', () => {
     expect(artifact.map((e) => e.type)).toEqual(['artifact.created', 'artifact.attached']);
   }, 60_000);
 
+  it('re-checks access in the aggregate: a command queued behind the removal of its caller\'s share is refused', async () => {
+    let adminId = '';
+    for await (const c of service.app.get<EventStore>(EVENT_STORE).replay()) if (c.streamId.startsWith('user-')) adminId = (c.events[0].data as { userId: string }).userId;
+    const admin = { id: adminId, username: 'admin', isAdmin: true, groupIds: [], orgId: null };
+    const carolId = '0a0a0a0a0a0a0a0a0a0a0a0a';
+    const carol = { id: carolId, username: 'carol', isAdmin: false, groupIds: [], orgId: null };
+    const workloadId = 'abcdefabcdefabcdefabcdef';
+    let n = 0;
+    const envelope = (actor: CommandEnvelope['actor'], command: CommandEnvelope['command'], key = workloadId): CommandEnvelope => {
+      n += 1;
+      return { type: 'command', schemaVersion: 1, commandId: `cmd-race-${n}-000000`, correlationId: `corr-race-${n}-000000`, key, actor, issuedAt: '2026-12-02T10:00:00.000Z', command };
+    };
+    const outcome = async (...envelopes: CommandEnvelope[]) => {
+      // One publish: the messages land in this order on the workload's partition.
+      await bus.publish(Topics.commands, envelopes.map((e) => ({ key: e.key, value: e })));
+      return waitFor(() => {
+        const replies = envelopes.map((e) => results.find((r) => r.correlationId === e.correlationId));
+        return replies.every(Boolean) ? replies.map((r) => r!.outcome) : undefined;
+      }, 'replies', 30_000);
+    };
+    const share = (roles: Array<{ id: string; role: 'OWNER' | 'USER' }>) =>
+      envelope(admin, { name: 'UpdateSharedRoles', workloadId, input: { operation: 'updateRoles', roles: roles.map((r) => ({ shareRecipientType: 'user' as const, ...r })) } });
+    const rename = (description: string) => envelope(carol, { name: 'UpdateWorkload', workloadId, input: { description } });
+
+    expect(await outcome(envelope(admin, { name: 'CreateUser', userId: carolId, tokenHash: 'f'.repeat(64), input: { username: 'carol', groupIds: [] } }, carolId))).toMatchObject([{ ok: true }]);
+    expect(await outcome(share([{ id: adminId, role: 'OWNER' }, { id: carolId, role: 'OWNER' }]), rename('by carol'))).toMatchObject([{ ok: true }, { ok: true, value: { description: 'by carol' } }]);
+    // The gateway let both through (Carol was an owner when it looked); the stream orders them.
+    expect(await outcome(share([{ id: adminId, role: 'OWNER' }]), rename('too late'))).toMatchObject([
+      { ok: true },
+      { ok: false, error: { kind: 'not_found', code: 'WORKLOAD_NOT_FOUND' } },
+    ]);
+    expect(await outcome(share([{ id: adminId, role: 'OWNER' }, { id: carolId, role: 'USER' }]), rename('as a user'))).toMatchObject([
+      { ok: true },
+      { ok: false, error: { kind: 'forbidden', message: expect.stringContaining('CAN_UPDATE') } },
+    ]);
+    const stream = await service.app.get<EventStore>(EVENT_STORE).readStream(`workload-${workloadId}`);
+    expect(stream.filter((e) => e.type === 'workload.updated').map((e) => (e.data as { changes: unknown }).changes)).toEqual([{ description: 'by carol' }]);
+  }, 60_000);
+
   it('dead-letters an unreadable command instead of blocking the partition', async () => {
     const dlq: unknown[] = [];
     await bus.subscribe({ topic: `${Topics.commands}.dlq`, groupId: 'it-dlq', fromBeginning: true, handleBatch: async (m) => m.map((x) => (dlq.push(x.headers), { kind: 'ok' as const })) });
