@@ -310,7 +310,9 @@ describe.each([
 
   describe('identity (admin users and groups)', () => {
     it('creates users with a one-time token and lists them, admins only', async () => {
-      const created = await api.post('/api/v2/admin/users', { username: 'carla', fullName: 'Carla C.', orgId: 'org-1' });
+      const org = await api.post('/api/v2/admin/orgs', { name: 'org-1' });
+      expect(org.status).toBe(201);
+      const created = await api.post('/api/v2/admin/users', { username: 'carla', fullName: 'Carla C.', orgId: org.body.id });
       expect(created.status).toBe(201);
       expect(created.body).toEqual({ id: expect.stringMatching(ID), username: 'carla', apiToken: expect.any(String) });
       tokens.push(created.body.apiToken);

@@ -21,6 +21,8 @@ export interface System {
   crashAndRestart(name: string, env?: Record<string, string>): Promise<void>;
   /** SIGKILLs one process and leaves it down. */
   kill(name: string): Promise<void>;
+  /** Distributed only: one more gateway process on the same services and Kafka; its base URL. */
+  addGateway?(): Promise<string>;
   /** Starts a process that was killed, with its environment optionally changed. */
   start(name: string, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
@@ -140,6 +142,16 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
     start: async (name, env = {}) => {
       Object.assign(envs[name], env);
       processes[name] = await start(name);
+    },
+    addGateway: async () => {
+      const name = `gateway-${order.filter((n) => n.startsWith('gateway')).length + 1}`;
+      const port = await freePort();
+      envs[name] = { ...envs.gateway, PORT: String(port) };
+      health[name] = `http://127.0.0.1:${port}/api/v2/health`;
+      order.unshift(name);
+      processes[name] = await startNode(join(APPS, 'gateway/dist/main.js'), envs[name]);
+      await waitFor(async () => healthy(health[name]), name, 90_000);
+      return `http://127.0.0.1:${port}`;
     },
     stop: async () => {
       for (const name of order) await processes[name]?.stop();

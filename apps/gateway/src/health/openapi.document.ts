@@ -1,4 +1,20 @@
-import { CreateGroupBody, CreateUserBody, CreateWorkloadBody, InputArtifact, PatchArtifactBody, Runtime, StartReplacementBody, UpdateSettingsBody, UpdateWorkloadBody } from '@wcp/contracts';
+import { ROLE_PERMISSIONS, ROUTE_POLICY } from '@wcp/access';
+import {
+  CreateGroupBody,
+  CreateOrgBody,
+  CreateUserBody,
+  CreateWorkloadBody,
+  InputArtifact,
+  PatchArtifactBody,
+  Runtime,
+  SHARE_RECIPIENT_TYPES,
+  SHARE_ROLES,
+  StartReplacementBody,
+  UpdateSettingsBody,
+  UpdateSharedRolesBody,
+  UpdateUserBody,
+  UpdateWorkloadBody,
+} from '@wcp/contracts';
 import { z } from 'zod';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -38,7 +54,15 @@ export function openApiDocument(): object {
         UpdateSettings: schema(UpdateSettingsBody),
         StartReplacement: schema(StartReplacementBody),
         CreateUser: schema(CreateUserBody),
+        UpdateUser: schema(UpdateUserBody),
         CreateGroup: schema(CreateGroupBody),
+        CreateOrg: schema(CreateOrgBody),
+        UpdateSharedRoles: schema(UpdateSharedRolesBody),
+        SharedRole: {
+          type: 'object',
+          properties: { id: { type: 'string' }, name: { type: 'string' }, shareRecipientType: { type: 'string', enum: [...SHARE_RECIPIENT_TYPES] }, role: { type: 'string', enum: [...SHARE_ROLES] } },
+          required: ['id', 'name', 'shareRecipientType', 'role'],
+        },
       },
     },
     paths: {
@@ -125,6 +149,22 @@ export function openApiDocument(): object {
         }),
       },
       '/workloads/{id}/related': { get: op('Related resources', { parameters: [idParam('id')] }) },
+      '/workloads/{id}/sharedRoles': {
+        get: op('Who the workload is shared with: users, groups and organizations with their roles', {
+          parameters: [idParam('id'), ...paging],
+          responses: {
+            '200': { description: 'Page<SharedRole>', content: { 'application/json': { schema: page('SharedRole') } } },
+            ...errors,
+          },
+        }),
+        patch: op('Replace the shared roles', {
+          description:
+            'Replace semantics: the list afterwards is exactly `roles` without its `NO_ROLE` entries. 1..100 entries, each recipient once, roles case-insensitive, at least one OWNER (else 422). An unknown user, group or organization is a 404 naming it.',
+          parameters: [idParam('id')],
+          requestBody: json('UpdateSharedRoles'),
+          responses: { '204': { description: 'Updated' }, ...errors },
+        }),
+      },
       '/artifacts': {
         post: op('Create a draft artifact', { requestBody: json('InputArtifact'), responses: { '201': { description: 'Created' }, ...errors } }),
         get: op('List artifacts', { parameters: paging }),
@@ -138,8 +178,48 @@ export function openApiDocument(): object {
         post: op('Create a user (admin)', { requestBody: json('CreateUser'), responses: { '201': { description: 'Created' }, ...errors } }),
         get: op('List users (admin)', { parameters: paging }),
       },
-      '/admin/groups': { post: op('Create a group (admin)', { requestBody: json('CreateGroup'), responses: { '201': { description: 'Created' }, ...errors } }) },
+      '/admin/users/{id}': { patch: op('Change a user\'s name, organization or groups (admin)', { parameters: [idParam('id')], requestBody: json('UpdateUser') }) },
+      '/admin/groups': {
+        post: op('Create a group (admin)', { requestBody: json('CreateGroup'), responses: { '201': { description: 'Created' }, ...errors } }),
+        get: op('List groups (admin)', { parameters: paging }),
+      },
+      '/admin/orgs': {
+        post: op('Create an organization (admin)', { requestBody: json('CreateOrg'), responses: { '201': { description: 'Created' }, ...errors } }),
+        get: op('List organizations (admin)', { parameters: paging }),
+      },
     },
   };
+  annotatePolicy(cached as { paths: Record<string, Record<string, Record<string, unknown>>> });
   return cached;
+}
+
+function page(item: string) {
+  return {
+    type: 'object',
+    properties: {
+      totalCount: { type: 'integer' },
+      count: { type: 'integer' },
+      next: { type: ['string', 'null'] },
+      previous: { type: ['string', 'null'] },
+      data: { type: 'array', items: { $ref: `#/components/schemas/${item}` } },
+    },
+    required: ['totalCount', 'count', 'next', 'previous', 'data'],
+  };
+}
+
+/**
+ * Each documented operation says who may call it (`x-required-permission`, and the roles that
+ * hold it), from the same ROUTE_POLICY the gateway enforces.
+ */
+function annotatePolicy(doc: { paths: Record<string, Record<string, Record<string, unknown>>> }): void {
+  for (const [key, rule] of Object.entries(ROUTE_POLICY)) {
+    const [method, route] = key.split(' ');
+    const path = route.replace(/^\/api\/v2/, '').replace(/:(\w+)/g, '{$1}');
+    const operation = doc.paths[path]?.[method.toLowerCase()];
+    if (!operation) continue;
+    if (rule.auth === 'workload') {
+      operation['x-required-permission'] = rule.permission;
+      operation['x-roles'] = Object.entries(ROLE_PERMISSIONS).filter(([, permissions]) => permissions.includes(rule.permission)).map(([role]) => role);
+    } else if (rule.auth === 'admin') operation['x-required-permission'] = 'ADMIN';
+  }
 }

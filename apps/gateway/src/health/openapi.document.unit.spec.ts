@@ -56,3 +56,19 @@ describe('openApiDocument', () => {
     expect(schemas.StartReplacement.required).toEqual(['artifactId']);
   });
 });
+
+describe('openApiDocument — sharing and identity', () => {
+  const doc = openApiDocument() as Doc & { components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } };
+
+  it('documents the sharing and identity routes, with the permission ROUTE_POLICY requires', () => {
+    const shared = doc.paths['/workloads/{id}/sharedRoles'] as Record<string, Record<string, unknown>>;
+    expect(Object.keys(shared.patch.responses as object)).toEqual(expect.arrayContaining(['204', '403', '404', '422']));
+    expect(shared.patch['x-required-permission']).toBe('CAN_SHARE');
+    expect(shared.patch['x-roles']).toEqual(['OWNER']);
+    expect(shared.get['x-roles']).toEqual(['OWNER', 'USER']);
+    expect((doc.paths['/workloads/{id}'] as Record<string, Record<string, unknown>>).get['x-roles']).toEqual(['OWNER', 'USER', 'CONSUMER']);
+    expect(doc.components.schemas.UpdateSharedRoles.required).toEqual(['operation', 'roles']);
+    for (const route of ['/admin/users/{id}', '/admin/groups', '/admin/orgs']) expect(doc.paths[route]).toBeDefined();
+    expect((doc.paths['/admin/orgs'] as Record<string, Record<string, unknown>>).post['x-required-permission']).toBe('ADMIN');
+  });
+});
