@@ -24,6 +24,7 @@ import { IdentityProjection } from './identity/projections/identity.projection';
 import { CommandConsumer } from './messaging/command.consumer';
 import { OutboxRelay } from './messaging/outbox.relay';
 import { READ_MODEL_STORE, ReadModelStore } from './read-models/read-model-store';
+import { UnitOfWorkStore } from './read-models/unit-of-work.store';
 import { CreateWorkloadHandler } from './workloads/commands/create-workload/create-workload.handler';
 import { DeleteWorkloadHandler } from './workloads/commands/delete-workload/delete-workload.handler';
 import { StartWorkloadHandler } from './workloads/commands/start-workload/start-workload.handler';
@@ -70,7 +71,8 @@ export class WorkloadServiceModule {
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },
         { provide: EVENT_STORE, useValue: deps.eventStore },
-        { provide: READ_MODEL_STORE, useValue: deps.readModels },
+        // Every consumer shares one store; the commit pipeline projects groups of commits through its units of work.
+        { provide: READ_MODEL_STORE, useValue: new UnitOfWorkStore(deps.readModels) },
         { provide: IMAGE_CATALOG, useValue: deps.imageCatalog },
         { provide: RUNTIME_DRIVER, useValue: deps.runtime },
         ImageCatalogCheck,

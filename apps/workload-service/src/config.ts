@@ -40,6 +40,10 @@ const Schema = z.object({
   COMMAND_PARTITIONS: z.coerce.number().int().min(1).default(6),
   /** Command partitions handled at once by this instance (order holds per workload). */
   COMMAND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Within one partition's batch, commands of this many workloads run at once (each workload's in order). */
+  COMMAND_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64),
+  /** Attempts of a command whose handler throws while the stores are healthy, before it is dead-lettered and answered 500. */
+  COMMAND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** Replica state and logs of the local runtime; default <DATA_DIR>/workload-service/runtime. */
   RUNTIME_STATE_DIR: z.string().optional(),
   /** Extra operator image catalogs (comma-separated directories), searched before the built-in one. */

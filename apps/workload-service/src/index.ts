@@ -18,6 +18,7 @@ import { BootstrapAdminService } from './identity/bootstrap-admin.service';
 import { IdentityProjection } from './identity/projections/identity.projection';
 import { CommandConsumer } from './messaging/command.consumer';
 import { OutboxRelay } from './messaging/outbox.relay';
+import { InternalExceptionFilter } from './http/internal-exception.filter';
 import { EmbeddedReadModelStore } from './read-models/embedded.read-model-store';
 import { MongoReadModelStore } from './read-models/mongo.read-model-store';
 import type { ReadModelStore } from './read-models/read-model-store';
@@ -102,6 +103,7 @@ export async function createWorkloadService(options: {
     new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );
+  app.useGlobalFilters(new InternalExceptionFilter());
   await app.init();
   for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(ReplacementProjection), app.get(IdentityProjection)]) await p.init();
   const pipeline = app.get(CommitPipeline);

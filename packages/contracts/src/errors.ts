@@ -4,7 +4,8 @@ import { z } from 'zod';
  * How a refusal is classified. Only the gateway turns a kind into an HTTP status; services
  * and the domain speak in kinds and stable codes.
  */
-export const ErrorKind = z.enum(['validation', 'bad_request', 'not_found', 'conflict', 'forbidden', 'unavailable', 'bad_gateway', 'timeout']);
+/** `internal`: a defect on our side (a command that always throws); the caller gets 500 with the command id. */
+export const ErrorKind = z.enum(['validation', 'bad_request', 'not_found', 'conflict', 'forbidden', 'unavailable', 'bad_gateway', 'timeout', 'internal']);
 export type ErrorKind = z.infer<typeof ErrorKind>;
 
 /**
@@ -20,6 +21,7 @@ export const HTTP_STATUS_OF_KIND: Record<ErrorKind, number> = {
   unavailable: 503,
   bad_gateway: 502,
   timeout: 504,
+  internal: 500,
 };
 
 export const DomainError = z.object({

@@ -91,14 +91,50 @@ export class KafkaBus implements MessageBus {
     }
   }
 
-  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const producer = await this.getProducer();
-    await producer.send({
-      topic: this.ns(topic),
-      acks: -1,
-      messages: messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers })),
+  /**
+   * Group commit for the producer: publishes from concurrent callers are coalesced into one
+   * `sendBatch` (everything queued within the same tick, plus everything queued while the
+   * previous batch was in flight), up to MAX_BATCH_BYTES. The idempotent producer allows one
+   * request in flight, so without this every publish would wait for the previous one's acks.
+   * Each caller's promise settles with its batch.
+   */
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const encoded = messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers }));
+      const bytes = encoded.reduce((n, m) => n + m.value.length + m.key.length + 64, 0);
+      this.queue.push({ topic: this.ns(topic), messages: encoded, bytes, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
     });
+  }
+
+  private readonly queue: QueuedPublish[] = [];
+  private flushScheduled = false;
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = takeBatch(this.queue);
+        try {
+          const producer = await this.getProducer();
+          const byTopic = new Map<string, QueuedPublish['messages']>();
+          for (const item of batch) byTopic.set(item.topic, [...(byTopic.get(item.topic) ?? []), ...item.messages]);
+          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+          batch.forEach((item) => item.resolve());
+        } catch (error) {
+          batch.forEach((item) => item.reject(error));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -186,6 +222,8 @@ export class KafkaBus implements MessageBus {
   }
 
   async close(): Promise<void> {
+    // Publishes already accepted go out before the producer disconnects (bounded: 10 s).
+    for (let waited = 0; (this.flushing || this.queue.length > 0) && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
     if (this.producerReady) await (await this.producerReady.catch(() => null))?.disconnect();
@@ -207,6 +245,25 @@ export class KafkaBus implements MessageBus {
     }
     return this.producerReady;
   }
+}
+
+interface QueuedPublish {
+  topic: string;
+  messages: Array<{ key: string; value: string; headers?: Record<string, string> }>;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Below the broker's default 1 MiB request limit, with room for framing. */
+const MAX_BATCH_BYTES = 768 * 1024;
+
+/** The oldest queued publishes that fit one request (at least one, whatever its size). */
+function takeBatch(queue: QueuedPublish[]): QueuedPublish[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < queue.length && (n === 0 || bytes + queue[n].bytes <= MAX_BATCH_BYTES)) bytes += queue[n++].bytes;
+  return queue.splice(0, n);
 }
 
 function parseJson(value: Buffer | null): unknown {

@@ -18,14 +18,16 @@ export class HealthController {
   @Get('health')
   async health(@Query() query: unknown) {
     parseOr422(NoQuery, query, 'query');
-    const [bus, workloadService, telemetryService] = await Promise.all([this.bus.ping(), this.workloads.ping(), this.telemetry.ping()]);
+    const [bus, workloadService, telemetryService] = await Promise.all([this.bus.ping(), this.workloads.health(), this.telemetry.ping()]);
     const state = (ok: boolean) => (ok ? 'ok' : 'down');
     const { buffered, dropped, publishFailures } = this.recorder.stats();
     return {
       status: 'ok',
       components: {
         messageBus: state(bus),
-        workloadService: state(workloadService),
+        workloadService: state(workloadService !== null),
+        // Commands the workload service set aside (dead-lettered) since it started.
+        commands: { deadLettered: (workloadService?.commands as { deadLettered?: number } | undefined)?.deadLettered ?? null },
         telemetryService: state(telemetryService),
         requestRecords: { status: dropped > 0 ? 'dropping' : 'ok', buffered, dropped, publishFailures },
       },

@@ -39,11 +39,16 @@ export class InternalClient {
   }
 
   async ping(): Promise<boolean> {
+    return (await this.health()) !== null;
+  }
+
+  /** The service's own health answer, or null when it does not answer. */
+  async health(): Promise<Record<string, unknown> | null> {
     try {
       const response = await fetch(`${this.baseUrl}/internal/health`, { signal: AbortSignal.timeout(2000) });
-      return response.ok;
+      return response.ok ? ((await response.json()) as Record<string, unknown>) : null;
     } catch {
-      return false;
+      return null;
     }
   }
 }

@@ -40,13 +40,13 @@ export class AggregateRepository {
     return events.reduce((s, e) => evolve(s, e as unknown as E), initial);
   }
 
-  /** Whether an append with this commit id happened already (a redelivered command). */
-  async isCommitted(commitId: string): Promise<boolean> {
-    return (await this.store.findCommit(commitId)) !== null;
+  /** Whether an append with this commit id happened already in `streamId` (a redelivered command). */
+  async isCommitted(commitId: string, streamId: string): Promise<boolean> {
+    return (await this.store.findCommit(commitId, streamId)) !== null;
   }
 
   async execute<S extends Versioned, E extends NewEvent, R>(options: ExecuteOptions<S, E, R>): Promise<ExecuteOutcome<R>> {
-    const previous = await this.store.findCommit(options.commitId);
+    const previous = await this.store.findCommit(options.commitId, options.streamId);
     if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
       const events = await this.store.readStream(options.streamId);

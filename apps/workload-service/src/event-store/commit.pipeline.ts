@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
+import { UnitOfWorkStore } from '../read-models/unit-of-work.store';
 import { Commit, EVENT_STORE, EventStore, StoredEvent } from './event-store';
 
 /** A read model fed by stored events. `apply` must be idempotent: catch-up may replay an event. */
@@ -10,6 +11,10 @@ export interface Projection {
 
 export const PROJECTIONS = Symbol('PROJECTIONS');
 
+/** Commits projected in one unit of work at most, live and during a rebuild. */
+const GROUP_SIZE = 200;
+const REBUILD_GROUP = 1000;
+
 /** Reacts to a commit once it is projected: the outbox relay, the lifecycle saga. Must not block. */
 export interface CommitListener {
   committed(commit: Commit): void;
@@ -19,6 +24,10 @@ export interface CommitListener {
  * What happens after an append: project synchronously (so the command's reply can be read
  * back at once), then wake the outbox relay. Each step is recorded on the commit, so a crash
  * in between is repaired by `catchUp` at the next start.
+ *
+ * Commits appended concurrently are projected as a group, in one read-model unit of work (a
+ * few bulk writes for the whole group); a group that fails is projected again commit by commit,
+ * so one bad commit fails only its own command.
  */
 @Injectable()
 export class CommitPipeline {
@@ -43,19 +52,45 @@ export class CommitPipeline {
     this.listeners.push(listener);
   }
 
-  async afterAppend(commit: Commit): Promise<void> {
-    await this.serially(() => this.project([commit]));
-    this.listeners.forEach((l) => l.committed(commit));
+  private readonly waiting: Array<{ commit: Commit; done: (error?: unknown) => void }> = [];
+
+  afterAppend(commit: Commit): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const first = this.waiting.length === 0;
+      this.waiting.push({ commit, done: (error) => (error === undefined ? resolve() : reject(error)) });
+      if (first) void this.serially(() => this.projectWaiting());
+    }).then(() => this.listeners.forEach((l) => l.committed(commit)));
+  }
+
+  private async projectWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0, GROUP_SIZE);
+      try {
+        await this.project(group.map((g) => g.commit));
+        group.forEach((g) => g.done());
+      } catch {
+        for (const g of group) {
+          try {
+            await this.project([g.commit]);
+            g.done();
+          } catch (error) {
+            g.done(error);
+          }
+        }
+      }
+    }
   }
 
   /** Projects every commit not projected yet, oldest first. Returns how many. */
   async catchUp(): Promise<number> {
     let total = 0;
+    let after = 0;
     for (;;) {
-      const batch = await this.store.pending('projected', 500);
+      const batch = await this.store.pending('projected', 500, after);
       if (batch.length === 0) return total;
       await this.serially(() => this.project(batch));
       total += batch.length;
+      after = batch[batch.length - 1].position;
     }
   }
 
@@ -63,17 +98,18 @@ export class CommitPipeline {
   async rebuild(onProgress?: (done: number) => void): Promise<number> {
     for (const p of this.projections) for (const c of p.collections) await this.readModels.drop(c);
     let total = 0;
+    let replayed: Commit[] = [];
+    // Whatever was waiting to be projected is in the new read models once replayed.
     for await (const commit of this.store.replay()) {
-      for (const event of commit.events) for (const p of this.projections) await p.apply(event);
+      replayed.push(commit);
       total += 1;
-      if (total % 1000 === 0) onProgress?.(total);
+      if (replayed.length === REBUILD_GROUP) {
+        await this.project(replayed);
+        replayed = [];
+        onProgress?.(total);
+      }
     }
-    // Whatever was waiting to be projected is in the new read models now.
-    for (;;) {
-      const waiting = await this.store.pending('projected', 1000);
-      if (waiting.length === 0) break;
-      await this.store.markDone('projected', waiting.map((c) => c.commitId));
-    }
+    await this.project(replayed);
     this.logger.log(`rebuilt read models from ${total} commits`);
     return total;
   }
@@ -85,9 +121,15 @@ export class CommitPipeline {
   }
 
   private async project(commits: Commit[]): Promise<void> {
-    for (const commit of commits) {
-      for (const event of commit.events) for (const p of this.projections) await p.apply(event);
-    }
-    await this.store.markDone('projected', commits.map((c) => c.commitId));
+    await this.unitOfWork(async () => {
+      for (const commit of commits) {
+        for (const event of commit.events) for (const p of this.projections) await p.apply(event);
+      }
+    });
+    await this.store.markDone('projected', commits);
+  }
+
+  private unitOfWork(work: () => Promise<void>): Promise<void> {
+    return this.readModels instanceof UnitOfWorkStore ? this.readModels.batch(work) : work();
   }
 }

@@ -56,12 +56,16 @@ export interface EventStore {
   append(request: AppendRequest): Promise<AppendOutcome>;
   readStream(streamId: string): Promise<StoredEvent[]>;
   streamVersion(streamId: string): Promise<number>;
-  findCommit(commitId: string): Promise<Commit | null>;
+  /** The commit a command's append made in `streamId`, if any: commit ids are unique per stream. */
+  findCommit(commitId: string, streamId: string): Promise<Commit | null>;
   /** Every commit in position order, for rebuilds and replays. */
   replay(): AsyncIterable<Commit>;
-  /** Oldest commits that have not passed `stage` yet, in position order. */
-  pending(stage: CommitStage, limit: number): Promise<Commit[]>;
-  markDone(stage: CommitStage, commitIds: string[]): Promise<void>;
+  /**
+   * Oldest commits after `afterPosition` that have not passed `stage` yet, in position order. A
+   * store may return commits that passed `projected` (projections are idempotent).
+   */
+  pending(stage: CommitStage, limit: number, afterPosition?: number): Promise<Commit[]>;
+  markDone(stage: CommitStage, commits: Commit[]): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -16,24 +16,38 @@ interface CommitDoc {
   result: string;
 }
 
-/** `commit_ids`: a command's claim on a commit key, so duplicates are found by primary key. */
-interface ClaimDoc {
-  _id: string;
-  key: string;
-}
-
-/** `pending_projected` / `pending_published`: commits a step still has to handle. */
+/**
+ * `pending_published`: a commit the outbox has not published yet. `_id` is the commit's
+ * position (reserved once, never reused), so a writer that loses a race withdraws exactly its
+ * own marker, never the winner's.
+ */
 interface PendingDoc {
-  _id: string;
+  _id: number;
   key: string;
-  position: number;
+  commitId: string;
   /** Epoch ms the marker was written; an old marker without its commit is an abandoned append. */
   at: number;
+}
+
+/** The commits of one stream this process has seen, whole and in order. */
+interface CachedStream {
+  events: StoredEvent[];
+  commits: Commit[];
+}
+
+interface QueuedAppend {
+  request: AppendRequest;
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (error: unknown) => void;
 }
 
 /** A marker this old whose commit does not exist belongs to an append that died; it is dropped. */
 const ABANDONED_AFTER_MS = 60_000;
 const STREAM_CACHE_SIZE = 10_000;
+/** Appends written in one round trip at most (documents well under the 16 MiB batch limit). */
+const MAX_GROUP = 500;
+/** Positions per claimed block (≥ MAX_GROUP, so a group always fits a fresh block). */
+const POSITION_BLOCK = 10_000;
 
 const keyOf = (streamId: string, version: number) => `${streamId}|${version}`;
 
@@ -42,20 +56,30 @@ const keyOf = (streamId: string, version: number) => `${streamId}|${version}`;
  * with every hot-path access by primary key (FerretDB on SQLite only pushes `_id` equality
  * down; anything else scans the collection).
  *
- * - Optimistic concurrency: a commit's `_id` is `<stream>|<first version>`; two writers that
- *   decided on the same version collide on the primary key, and a stale writer collides with
- *   the commit that moved the stream on.
- * - Idempotency: the command id is claimed in `commit_ids` before the commit is written; a
- *   redelivery finds the claim and, through it, the commit.
- * - After-append steps: markers in `pending_*` are written before the commit and deleted when
- *   done, so a crash between the append and its projection or publication leaves a marker for
- *   the next start. A marker whose commit never appeared is an abandoned append (dropped after
- *   a minute; skipped until then).
+ * - **Group commit.** Appends issued concurrently (the command consumer runs many aggregates at
+ *   once) are queued and written together: their global positions come from a block this
+ *   process reserved (`reserve`), one `insertMany` writes their outbox markers, one unordered
+ *   `insertMany` their commits. A commit that collides fails alone; the others stand.
+ * - **Optimistic concurrency.** A commit's `_id` is `<stream>|<first version>`. Commits of a
+ *   stream are contiguous, so a writer whose view is stale by any number of commits collides
+ *   with the commit that starts right after its view: no read is needed to append.
+ * - **Idempotency.** A commit id is unique within its stream; a redelivered command finds its
+ *   commit in the stream it reads to decide (`findCommit(commitId, streamId)`), and two
+ *   deliveries racing collide on the key, the loser then finding the winner's commit.
+ * - **After-append steps.** The outbox marker is written before the commit, so a crash between
+ *   the two leaves a marker (dropped once abandoned), never a commit nobody publishes. Commits
+ *   are projected in-process right after the append; the ones a crash left unprojected are
+ *   among the unpublished ones, which `pending('projected')` returns for the boot catch-up
+ *   (projections are idempotent per stream version).
  * - Streams are cached per process: a read checks the next key only, so reading a hot stream
  *   costs one lookup. Commands are partitioned by aggregate, so one process writes a stream.
  */
 export class MongoEventStore implements EventStore {
-  private readonly streams = new Map<string, StoredEvent[]>();
+  private readonly streams = new Map<string, CachedStream>();
+  private readonly queue: QueuedAppend[] = [];
+  private flushScheduled = false;
+  private flushing = false;
+  private block: { number: number; next: number; end: number } | null = null;
 
   constructor(private readonly connection: Connection) {}
 
@@ -67,107 +91,167 @@ export class MongoEventStore implements EventStore {
     return this.db.collection<CommitDoc>('commits');
   }
 
-  private get claims() {
-    return this.db.collection<ClaimDoc>('commit_ids');
-  }
-
-  private pendingOf(stage: CommitStage) {
-    return this.db.collection<PendingDoc>(`pending_${stage}`);
+  private get markers() {
+    return this.db.collection<PendingDoc>('pending_published');
   }
 
   async init(): Promise<void> {
-    // Used by replays and marker scans on a real MongoDB; FerretDB accepts and ignores them for queries.
+    // Used by replays on a real MongoDB; FerretDB accepts and ignores it for queries.
     await this.commits.createIndex({ position: 1 });
-    await this.pendingOf('projected').createIndex({ position: 1 });
-    await this.pendingOf('published').createIndex({ position: 1 });
   }
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
-    const previous = await this.findCommit(request.commitId);
+    // The repository has just read the stream to decide, so this is a cache hit on the hot path.
+    let stream = this.streams.get(request.streamId) ?? (await this.load(request.streamId));
+    if (stream.events.length !== request.expectedVersion) stream = await this.load(request.streamId);
+    const previous = stream.commits.find((c) => c.commitId === request.commitId);
     if (previous) return { status: 'duplicate', commit: previous };
-    const actual = (await this.readStream(request.streamId)).length;
-    if (actual !== request.expectedVersion) return { status: 'conflict', actualVersion: actual };
-    const key = keyOf(request.streamId, actual + 1);
-    const counter = await this.db
-      .collection<{ _id: string; seq: number }>('counters')
-      .findOneAndUpdate({ _id: 'commits' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
-    const position = counter!.seq;
-    const events = stamp(request, actual, position);
-    const at = Date.now();
-    await upsertById(this.claims, { _id: request.commitId, key });
-    for (const stage of ['projected', 'published'] as const) await upsertById(this.pendingOf(stage), { _id: request.commitId, key, position, at });
+    // A view ahead of the stream cannot be right; one behind it collides on the key below.
+    if (stream.events.length !== request.expectedVersion) return { status: 'conflict', actualVersion: stream.events.length };
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  /** Writes everything queued, a group at a time; appends queued meanwhile form the next group. */
+  private async flush(): Promise<void> {
+    this.flushScheduled = false;
+    if (this.flushing) return;
+    this.flushing = true;
     try {
-      await this.commits.insertOne({
-        _id: key,
-        commitId: request.commitId,
-        streamId: request.streamId,
-        version: actual + 1,
-        lastVersion: actual + events.length,
-        position,
-        events: JSON.stringify(events),
-        result: JSON.stringify(request.result ?? null),
-      });
-    } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error;
-      this.streams.delete(request.streamId);
-      // Lost the race: withdraw the claim and markers at once, or they would hold up the relay.
-      await this.claims.deleteOne({ _id: request.commitId });
-      for (const stage of ['projected', 'published'] as const) await this.pendingOf(stage).deleteOne({ _id: request.commitId });
-      return { status: 'conflict', actualVersion: (await this.readStream(request.streamId)).length };
+      while (this.queue.length > 0) {
+        const group = takeGroup(this.queue);
+        try {
+          const outcomes = await this.write(group.map((q) => q.request));
+          group.forEach((q, i) => q.resolve(outcomes[i]));
+        } catch (error) {
+          group.forEach((q) => q.reject(error));
+        }
+      }
+    } finally {
+      this.flushing = false;
     }
-    // Extend the cache only if it still ends where this append began: a concurrent reader may have
-    // cached this commit already, or a losing writer dropped the entry; either way, start afresh.
-    const cached = this.streams.get(request.streamId);
-    if (cached && cached.length === actual) this.streams.set(request.streamId, [...cached, ...events]);
-    else this.streams.delete(request.streamId);
-    return { status: 'appended', commit: { commitId: request.commitId, streamId: request.streamId, position, events, result: request.result ?? null } };
+  }
+
+  /**
+   * The first of `n` consecutive global positions, from a block this process owns. Blocks are
+   * claimed by inserting their number (a unique `_id`: the one write every MongoDB-wire server
+   * makes atomic; FerretDB's `findAndModify` is not atomic across connections). Positions are
+   * unique and increase within a process; a restart leaves the rest of its block unused.
+   */
+  private async reserve(n: number): Promise<number> {
+    if (!this.block || this.block.next + n - 1 > this.block.end) {
+      const blocks = this.db.collection<{ _id: number; at: number }>('position_blocks');
+      let candidate = this.block ? this.block.number + 1 : ((await blocks.find({}).sort({ _id: -1 }).limit(1).toArray())[0]?._id ?? 0) + 1;
+      for (;;) {
+        try {
+          await blocks.insertOne({ _id: candidate, at: Date.now() });
+          break;
+        } catch (error) {
+          if ((error as { code?: number }).code !== 11000) throw error;
+          candidate = ((await blocks.find({}).sort({ _id: -1 }).limit(1).toArray())[0]?._id ?? candidate) + 1;
+        }
+      }
+      this.block = { number: candidate, next: (candidate - 1) * POSITION_BLOCK + 1, end: candidate * POSITION_BLOCK };
+    }
+    const first = this.block.next;
+    this.block.next += n;
+    return first;
+  }
+
+  private async write(requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    const first = await this.reserve(requests.length);
+    const at = Date.now();
+    const commits: Commit[] = requests.map((r, i) => {
+      const position = first + i;
+      return { commitId: r.commitId, streamId: r.streamId, position, events: stamp(r, r.expectedVersion, position), result: r.result ?? null };
+    });
+    await this.markers.insertMany(
+      commits.map((c, i) => ({ _id: c.position, key: keyOf(c.streamId, requests[i].expectedVersion + 1), commitId: c.commitId, at })),
+      { ordered: false },
+    );
+    const docs: CommitDoc[] = commits.map((c, i) => ({
+      _id: keyOf(c.streamId, requests[i].expectedVersion + 1),
+      commitId: c.commitId,
+      streamId: c.streamId,
+      version: requests[i].expectedVersion + 1,
+      lastVersion: requests[i].expectedVersion + c.events.length,
+      position: c.position,
+      events: JSON.stringify(c.events),
+      result: JSON.stringify(c.result),
+    }));
+    const collided = await insertEach(this.commits, docs);
+    if (collided.size > 0) await this.markers.deleteMany({ _id: { $in: [...collided].map((i) => commits[i].position) } });
+    const outcomes: AppendOutcome[] = [];
+    for (const [i, commit] of commits.entries()) {
+      if (collided.has(i)) {
+        this.streams.delete(commit.streamId);
+        outcomes.push({ status: 'conflict', actualVersion: (await this.readStream(commit.streamId)).length });
+        continue;
+      }
+      // Extend the cache only if it still ends where this append began: a concurrent reader may
+      // have cached this commit already, or a losing writer dropped the entry; else start afresh.
+      const cached = this.streams.get(commit.streamId);
+      if (cached && cached.events.length === requests[i].expectedVersion) {
+        this.streams.set(commit.streamId, { events: [...cached.events, ...commit.events], commits: [...cached.commits, commit] });
+      } else this.streams.delete(commit.streamId);
+      outcomes.push({ status: 'appended', commit });
+    }
+    return outcomes;
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
-    let events = this.streams.get(streamId) ?? [];
+    return (await this.load(streamId)).events;
+  }
+
+  private async load(streamId: string): Promise<CachedStream> {
+    let stream = this.streams.get(streamId) ?? { events: [], commits: [] };
     for (;;) {
-      const doc = await this.commits.findOne({ _id: keyOf(streamId, events.length + 1) });
+      const doc = await this.commits.findOne({ _id: keyOf(streamId, stream.events.length + 1) });
       if (!doc) break;
-      events = [...events, ...(JSON.parse(doc.events) as StoredEvent[])];
+      const commit = toCommit(doc);
+      stream = { events: [...stream.events, ...commit.events], commits: [...stream.commits, commit] };
     }
     if (this.streams.size >= STREAM_CACHE_SIZE && !this.streams.has(streamId)) this.streams.delete(this.streams.keys().next().value!);
-    this.streams.set(streamId, events);
-    return events;
+    this.streams.set(streamId, stream);
+    return stream;
   }
 
   async streamVersion(streamId: string): Promise<number> {
     return (await this.readStream(streamId)).length;
   }
 
-  async findCommit(commitId: string): Promise<Commit | null> {
-    const claim = await this.claims.findOne({ _id: commitId });
-    if (!claim) return null;
-    const doc = await this.commits.findOne({ _id: claim.key });
-    return doc && doc.commitId === commitId ? toCommit(doc) : null;
+  async findCommit(commitId: string, streamId: string): Promise<Commit | null> {
+    return (await this.load(streamId)).commits.find((c) => c.commitId === commitId) ?? null;
   }
 
   async *replay(): AsyncIterable<Commit> {
     for await (const doc of this.commits.find({}).sort({ position: 1 })) yield toCommit(doc);
   }
 
-  async pending(stage: CommitStage, limit: number): Promise<Commit[]> {
-    const markers = await this.pendingOf(stage).find({}).sort({ position: 1 }).limit(limit).toArray();
+  /** Unpublished commits in position order; for `projected`, the same (a superset of the unprojected ones). */
+  async pending(_stage: CommitStage, limit: number, afterPosition = 0): Promise<Commit[]> {
+    const markers = await this.markers.find({ _id: { $gt: afterPosition } }).sort({ _id: 1 }).limit(limit).toArray();
     const commits: Commit[] = [];
+    const abandoned: number[] = [];
     for (const marker of markers) {
       const doc = await this.commits.findOne({ _id: marker.key });
-      if (doc && doc.commitId === marker._id) {
-        commits.push(toCommit(doc));
-      } else if (Date.now() - marker.at > ABANDONED_AFTER_MS) {
-        await this.pendingOf(stage).deleteOne({ _id: marker._id });
-      }
+      if (doc && doc.commitId === marker.commitId && doc.position === marker._id) commits.push(toCommit(doc));
+      else if (Date.now() - marker.at > ABANDONED_AFTER_MS) abandoned.push(marker._id);
       // Otherwise an append is still in flight. Skipping it keeps per-stream order: a stream
       // has at most one append in flight, so nothing later of that stream exists yet.
     }
+    if (abandoned.length > 0) await this.markers.deleteMany({ _id: { $in: abandoned } });
     return commits;
   }
 
-  async markDone(stage: CommitStage, commitIds: string[]): Promise<void> {
-    for (const id of commitIds) await this.pendingOf(stage).deleteOne({ _id: id });
+  async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
+    // Projection leaves no marker of its own (see the class docblock).
+    if (stage === 'published' && commits.length > 0) await this.markers.deleteMany({ _id: { $in: commits.map((c) => c.position) } });
   }
 
   async ping(): Promise<boolean> {
@@ -176,6 +260,35 @@ export class MongoEventStore implements EventStore {
 
   async close(): Promise<void> {
     // The connection belongs to the module that opened it.
+  }
+}
+
+function takeGroup(queue: QueuedAppend[]): QueuedAppend[] {
+  // One append per stream in a group: a second one of the same stream expects the first's
+  // version, so it must see the first written (it waits for the next group).
+  const streams = new Set<string>();
+  const group: QueuedAppend[] = [];
+  for (let i = 0; i < queue.length && group.length < MAX_GROUP; ) {
+    if (streams.has(queue[i].request.streamId)) {
+      i++;
+      continue;
+    }
+    streams.add(queue[i].request.streamId);
+    group.push(...queue.splice(i, 1));
+  }
+  return group;
+}
+
+/** Inserts every document it can (unordered); returns the indexes that hit an existing `_id`. */
+async function insertEach(collection: mongo.Collection<CommitDoc>, docs: CommitDoc[]): Promise<Set<number>> {
+  try {
+    await collection.insertMany(docs, { ordered: false });
+    return new Set();
+  } catch (error) {
+    const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
+    return new Set(list.map((e) => e.index));
   }
 }
 

@@ -67,6 +67,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async findCommit(commitId: string): Promise<Commit | null> {
+    // commit_id is unique across streams here; the stream is not needed to find it.
     const row = this.db.prepare('SELECT * FROM commits WHERE commit_id = ?').get(commitId) as CommitRow | undefined;
     return row ? toCommit(row) : null;
   }
@@ -81,14 +82,14 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  async pending(stage: CommitStage, limit: number): Promise<Commit[]> {
-    const rows = this.db.prepare(`SELECT * FROM commits WHERE ${column(stage)} = 0 ORDER BY position LIMIT ?`).all(limit) as CommitRow[];
+  async pending(stage: CommitStage, limit: number, afterPosition = 0): Promise<Commit[]> {
+    const rows = this.db.prepare(`SELECT * FROM commits WHERE ${column(stage)} = 0 AND position > ? ORDER BY position LIMIT ?`).all(afterPosition, limit) as CommitRow[];
     return rows.map(toCommit);
   }
 
-  async markDone(stage: CommitStage, commitIds: string[]): Promise<void> {
-    const update = this.db.prepare(`UPDATE commits SET ${column(stage)} = 1 WHERE commit_id = ?`);
-    this.db.transaction(() => commitIds.forEach((id) => update.run(id)))();
+  async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
+    const update = this.db.prepare(`UPDATE commits SET ${column(stage)} = 1 WHERE position = ?`);
+    this.db.transaction(() => commits.forEach((c) => update.run(c.position)))();
   }
 
   async ping(): Promise<boolean> {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ArtifactQueries } from '../artifacts/artifact.queries';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
 import { IdentityQueries } from '../identity/identity.queries';
+import { CommandConsumer } from '../messaging/command.consumer';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { ProtonQueries } from '../workloads/queries/proton.queries';
 import { WorkloadListQuery, WorkloadQueries } from '../workloads/queries/workload.queries';
@@ -27,12 +28,18 @@ export class InternalController {
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
+    private readonly commands: CommandConsumer,
   ) {}
 
   @Get('health')
   async health() {
     const [eventStore, readModels, bus] = await Promise.all([this.eventStore.ping(), this.readModels.ping(), this.bus.ping()]);
-    return { status: eventStore && readModels && bus ? 'ok' : 'degraded', components: { eventStore: up(eventStore), readModels: up(readModels), bus: up(bus) } };
+    return {
+      status: eventStore && readModels && bus ? 'ok' : 'degraded',
+      components: { eventStore: up(eventStore), readModels: up(readModels), bus: up(bus) },
+      // Commands set aside since start (unreadable, or failing on healthy stores): an operator's to look at.
+      commands: { deadLettered: this.commands.deadLetters },
+    };
   }
 
   @Post('auth/resolve')

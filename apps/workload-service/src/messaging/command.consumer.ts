@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { CommandEnvelope, CommandOutcome, CommandResult, Topics } from '@wcp/contracts';
-import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, oneByOne, Subscription } from '@wcp/messaging';
+import { CommandEnvelope, CommandOutcome, CommandResult, domainError, Topics } from '@wcp/contracts';
+import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, Subscription } from '@wcp/messaging';
 import { CONFIG, WorkloadServiceConfig } from '../config';
+import { EVENT_STORE, EventStore } from '../event-store/event-store';
+import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { CreateArtifactCommand } from '../artifacts/commands/create-artifact/create-artifact.command';
 import { DeleteArtifactCommand } from '../artifacts/commands/delete-artifact/delete-artifact.command';
 import { UpdateArtifactCommand } from '../artifacts/commands/update-artifact/update-artifact.command';
@@ -49,22 +51,35 @@ export const COMMANDS_GROUP = 'workload-service.commands';
 
 /**
  * Consumes `workload.commands.v1`, runs each command through the CQRS command bus and replies
- * on `workload.command-results.v1`. Steps:
+ * on `workload.command-results.v1`. Steps, per partition batch:
  * 1. unreadable or invalid envelope → dead-letter (with the reason), never blocks the partition;
- * 2. a refusal is a value (`ok: false`) and is replied like a success;
- * 3. a thrown error is an outage or a bug → retry with back-off, offset not committed;
- * 4. the offset is committed after the reply is published; a crash before that redelivers the
+ * 2. commands are grouped by key (the aggregate): groups run concurrently, up to
+ *    COMMAND_BATCH_CONCURRENCY, each in partition order, so their appends, projections and
+ *    replies are coalesced by the stores and the bus (group commit) while one workload's
+ *    commands stay ordered;
+ * 3. a refusal is a value (`ok: false`) and is replied like a success; a conflict or a refusal
+ *    fails only its own command;
+ * 4. a thrown error is retried with back-off, the offset not committed: while the stores are
+ *    down, for as long as they are down; with the stores up, COMMAND_MAX_ATTEMPTS times, then
+ *    the command is a poison message: dead-lettered with the reason, answered `internal` (500
+ *    with the command id), and the partition moves on;
+ * 5. the offset is committed after the reply is published; a crash before that redelivers the
  *    command, which the event store recognises by its id and answers with the first outcome.
  */
 @Injectable()
 export class CommandConsumer {
   private readonly logger = new Logger('CommandConsumer');
   private subscription: Subscription | null = null;
+  /** Failed attempts per message (`partition:offset`), for the poison-message bound. */
+  private readonly attempts = new Map<string, number>();
+  private deadLettered = 0;
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     private readonly commandBus: CommandBus,
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+    @Inject(EVENT_STORE) private readonly eventStore: EventStore,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
   ) {}
 
   async start(): Promise<void> {
@@ -73,7 +88,7 @@ export class CommandConsumer {
       groupId: COMMANDS_GROUP,
       fromBeginning: true,
       concurrency: this.config.COMMAND_CONCURRENCY,
-      handleBatch: oneByOne((m) => this.handle(m)),
+      handleBatch: (messages) => this.handleBatch(messages),
     });
   }
 
@@ -82,17 +97,60 @@ export class CommandConsumer {
     this.subscription = null;
   }
 
+  /** Commands dead-lettered since start, for `/health`. */
+  get deadLetters(): number {
+    return this.deadLettered;
+  }
+
+  async handleBatch(messages: BusMessage[]): Promise<HandlerOutcome[]> {
+    const outcomes: HandlerOutcome[] = new Array(messages.length);
+    const groups = new Map<string, number[]>();
+    messages.forEach((m, i) => groups.set(m.key, [...(groups.get(m.key) ?? []), i]));
+    const queue = [...groups.values()];
+    const worker = async () => {
+      for (let group = queue.shift(); group; group = queue.shift()) {
+        let retrying = false;
+        for (const i of group) {
+          // After a retry in its group, later commands of the same aggregate wait for it.
+          outcomes[i] = retrying ? { kind: 'retry', reason: 'an earlier command of this aggregate is being retried' } : await this.handle(messages[i]);
+          retrying ||= outcomes[i].kind === 'retry';
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(queue.length, this.config.COMMAND_BATCH_CONCURRENCY) }, worker));
+    return outcomes;
+  }
+
   async handle(message: BusMessage): Promise<HandlerOutcome> {
     const parsed = CommandEnvelope.safeParse(message.value);
     if (!parsed.success) {
       const reason = `invalid command envelope: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
       this.logger.warn(`dead-lettering ${message.partition}:${message.offset}: ${reason}`);
+      this.deadLettered += 1;
       return { kind: 'dead-letter', reason };
     }
     const envelope = parsed.data;
     const CommandClass = COMMANDS[envelope.command.name];
     const started = Date.now();
-    const outcome = await this.commandBus.execute<InstanceType<typeof CommandClass>, CommandOutcome>(new CommandClass(envelope as never));
+    const where = `${message.partition}:${message.offset}`;
+    let outcome: CommandOutcome;
+    let poison: string | null = null;
+    try {
+      outcome = await this.commandBus.execute<InstanceType<typeof CommandClass>, CommandOutcome>(new CommandClass(envelope as never));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const attempt = (this.attempts.get(where) ?? 0) + 1;
+      const storesUp = (await Promise.all([this.eventStore.ping(), this.readModels.ping()])).every(Boolean);
+      // An outage is waited out without counting: only a command that fails on healthy stores is poison.
+      if (!storesUp || attempt < this.config.COMMAND_MAX_ATTEMPTS) {
+        if (storesUp) this.attempts.set(where, attempt);
+        return { kind: 'retry', reason: `${envelope.command.name} ${envelope.commandId}: ${reason}` };
+      }
+      this.logger.error(`${envelope.command.name} ${envelope.commandId} failed ${attempt} times on healthy stores; dead-lettering it: ${reason}`);
+      poison = `failed ${attempt} times: ${reason}`;
+      outcome = { ok: false, error: domainError('internal', 'COMMAND_FAILED', `Command ${envelope.commandId} failed and was set aside for an operator (${reason.slice(0, 200)}).`) };
+    }
+    this.attempts.delete(where);
     const result: CommandResult = {
       type: 'command-result',
       schemaVersion: 1,
@@ -103,6 +161,10 @@ export class CommandConsumer {
     };
     await this.bus.publish(Topics.commandResults, [{ key: envelope.correlationId, value: result }]);
     this.logger.debug(`${envelope.command.name} ${envelope.commandId} → ${outcome.ok ? 'ok' : outcome.error.code} in ${Date.now() - started} ms`);
+    if (poison) {
+      this.deadLettered += 1;
+      return { kind: 'dead-letter', reason: poison };
+    }
     return { kind: 'ok' };
   }
 }

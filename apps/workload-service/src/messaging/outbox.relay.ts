@@ -73,7 +73,7 @@ export class OutboxRelay implements CommitListener {
       if (commits.length === 0) return total;
       const messages = commits.flatMap((c) => integrationEvents(c)).map((e) => ({ key: e.workloadId, value: e, headers: { 'x-event-id': e.eventId } }));
       await this.bus.publish(Topics.events, messages);
-      await this.store.markDone('published', commits.map((c) => c.commitId));
+      await this.store.markDone('published', commits);
       total += commits.length;
     }
   }

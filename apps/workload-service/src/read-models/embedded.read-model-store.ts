@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { matches, sortAndPage } from './filter.matcher';
-import type { Doc, Filter, FindOptions, ReadModelStore } from './read-model-store';
+import type { Doc, Filter, FindOptions, ReadModelStore, ReadModelWrite } from './read-model-store';
 
 /**
  * Embedded-mode read models: documents kept in memory for queries and written through to a
@@ -11,6 +11,8 @@ import type { Doc, Filter, FindOptions, ReadModelStore } from './read-model-stor
 export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly db: Database.Database;
   private readonly collections = new Map<string, Map<string, Doc>>();
+  /** Prepared once: compiling a statement per write cost more than the write. */
+  private readonly statements: { put: Database.Statement; delete: Database.Statement };
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -18,6 +20,10 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec('CREATE TABLE IF NOT EXISTS docs (collection TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (collection, id))');
+    this.statements = {
+      put: this.db.prepare('INSERT OR REPLACE INTO docs (collection, id, doc) VALUES (?, ?, ?)'),
+      delete: this.db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?'),
+    };
     for (const row of this.db.prepare('SELECT collection, id, doc FROM docs').iterate() as Iterable<{ collection: string; id: string; doc: string }>) {
       this.coll(row.collection).set(row.id, JSON.parse(row.doc));
     }
@@ -29,20 +35,38 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 
   async put(collection: string, doc: Doc): Promise<void> {
-    const copy = JSON.parse(JSON.stringify(doc)) as Doc;
-    this.coll(collection).set(doc._id, copy);
-    this.db.prepare('INSERT OR REPLACE INTO docs (collection, id, doc) VALUES (?, ?, ?)').run(collection, doc._id, JSON.stringify(copy));
+    this.putSync(collection, doc);
+  }
+
+  /** One SQLite transaction for the whole group. */
+  async writeMany(collection: string, writes: ReadModelWrite[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const w of writes) {
+        if ('delete' in w) this.deleteSync(collection, w.delete);
+        else this.putSync(collection, w.put);
+      }
+    })();
+  }
+
+  private putSync(collection: string, doc: Doc): void {
+    const text = JSON.stringify(doc);
+    this.coll(collection).set(doc._id, JSON.parse(text) as Doc);
+    this.statements.put.run(collection, doc._id, text);
+  }
+
+  private deleteSync(collection: string, id: string): void {
+    this.coll(collection).delete(id);
+    this.statements.delete.run(collection, id);
   }
 
   async setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number> {
     const hits = [...this.coll(collection).values()].filter((d) => matches(d, filter));
-    for (const doc of hits) await this.put(collection, { ...doc, ...fields });
+    await this.writeMany(collection, hits.map((doc) => ({ put: { ...doc, ...fields }, exists: true })));
     return hits.length;
   }
 
   async delete(collection: string, id: string): Promise<void> {
-    this.coll(collection).delete(id);
-    this.db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?').run(collection, id);
+    this.deleteSync(collection, id);
   }
 
   async find<T extends Doc>(collection: string, filter: Filter, options?: FindOptions): Promise<T[]> {

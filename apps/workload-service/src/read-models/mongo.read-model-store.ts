@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { pingMongo, upsertById } from '../event-store/mongo.event-store';
-import type { Doc, Filter, FindOptions, ReadModelStore } from './read-model-store';
+import type { Doc, Filter, FindOptions, ReadModelStore, ReadModelWrite } from './read-model-store';
 
 /** Distributed-mode read models: one MongoDB collection per read model, prefixed `rm_`. */
 export class MongoReadModelStore implements ReadModelStore {
@@ -12,6 +12,34 @@ export class MongoReadModelStore implements ReadModelStore {
 
   async put(collection: string, doc: Doc): Promise<void> {
     await upsertById(this.c(collection) as never, doc);
+  }
+
+  /**
+   * One unordered bulk write: documents known to exist are replaced, others inserted; an insert
+   * that meets an existing `_id` is replaced in a second round. (An upserting replace would do
+   * it in one, but FerretDB scans the collection for every upsert that ends up inserting.)
+   * Writes of one document are coalesced by the unit of work, so order across ids is free.
+   */
+  async writeMany(collection: string, writes: ReadModelWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const c = this.c(collection);
+    const ops = writes.map((w) =>
+      'delete' in w
+        ? { deleteOne: { filter: { _id: w.delete } } }
+        : w.exists
+          ? { replaceOne: { filter: { _id: w.put._id }, replacement: w.put } }
+          : { insertOne: { document: w.put } },
+    );
+    let retry: Doc[] = [];
+    try {
+      await c.bulkWrite(ops as never, { ordered: false });
+    } catch (error) {
+      const raw = (error as { writeErrors?: unknown }).writeErrors;
+      const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ index: number; code: number }>;
+      if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
+      retry = list.map((e) => (writes[e.index] as { put: Doc }).put);
+    }
+    if (retry.length > 0) await c.bulkWrite(retry.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc } })) as never, { ordered: false });
   }
 
   async setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number> {

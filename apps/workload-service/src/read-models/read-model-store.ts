@@ -33,6 +33,12 @@ export interface Doc {
   [key: string]: unknown;
 }
 
+/**
+ * One held write of a unit of work. `exists`: whether the document is known to be in the store
+ * (replace it), known not to be (insert it), or not known (null).
+ */
+export type ReadModelWrite = { put: Doc; exists: boolean | null } | { delete: string };
+
 export interface ReadModelStore {
   get<T extends Doc>(collection: string, id: string): Promise<T | null>;
   /** Inserts or replaces the whole document. */
@@ -40,6 +46,8 @@ export interface ReadModelStore {
   /** Sets top-level fields on every matching document; returns how many matched. */
   setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number>;
   delete(collection: string, id: string): Promise<void>;
+  /** Applies writes to one collection together, in order: a bulk write, a transaction. */
+  writeMany(collection: string, writes: ReadModelWrite[]): Promise<void>;
   find<T extends Doc>(collection: string, filter: Filter, options?: FindOptions): Promise<T[]>;
   count(collection: string, filter: Filter): Promise<number>;
   drop(collection: string): Promise<void>;

@@ -28,7 +28,7 @@ export class PromoteArtifactHandler implements ICommandHandler<PromoteArtifactCo
     const artifactId = workload.kind === 'active' ? workload.artifactId : '';
     const artifact = workload.kind === 'active' ? await this.repository.load(`artifact-${artifactId}`, initialArtifactState, evolveArtifact) : initialArtifactState;
     // A redelivery whose workload commit exists already: only the answer is left to give.
-    const done = await this.repository.isCommitted(commandId);
+    const done = await this.repository.isCommitted(commandId, `workload-${workloadId}`);
     if (!done) {
       const refusal = decidePromote(workload, actor, workloadId, artifact.kind === 'present' ? artifact : null, () => 0);
       if ('code' in refusal) return failure(refusal);
