@@ -32,15 +32,22 @@ fi
 tcp_open "$PORT" && die "port $PORT is taken by another process (not our pid file $PIDFILE)"
 
 # ---- binary: in-repo bin/ <- $WORKLOAD_CP_CACHE/ferretdb-runner-<hash> <- go build
-KEY=$(hash_files "$HERE/go.mod" "$HERE/go.sum" "$HERE/main.go")
+KEY=$(hash_files "$HERE/go.mod" "$HERE/go.sum" "$HERE/main.go" "$HERE/patches/sqlite-metadata.go")
 CACHED="$WORKLOAD_CP_CACHE/ferretdb-runner-$KEY"
 if [[ ! -x $BIN || "$(cat "$HERE/bin/.key" 2>/dev/null)" != "$KEY" ]]; then
   if [[ ! -x $CACHED ]]; then
     command -v go >/dev/null || die "go not found (Go >= 1.24 required)"
     log "building ferretdb-runner (cache key $KEY; first build takes ~1 min)..."
     t=$(now_ms); mkdir -p "$WORKLOAD_CP_CACHE"; tmp="$CACHED.tmp.$$"
-    (cd "$HERE" && CGO_ENABLED=0 go build -mod=readonly -buildvcs=false -trimpath -o "$tmp" .) >&2 ||
-      { rm -f "$tmp"; die "go build failed"; }
+    # patches/: files of FerretDB replaced at build time, in a vendored copy (files under
+    # GOMODCACHE cannot be overlaid); see infra/README.md.
+    work="$tmp.src"; rm -rf "$work"; mkdir -p "$work"
+    cp "$HERE/go.mod" "$HERE/go.sum" "$HERE/main.go" "$work/"
+    (cd "$work" && go mod vendor &&
+      cp "$HERE/patches/sqlite-metadata.go" vendor/github.com/FerretDB/FerretDB/internal/backends/sqlite/metadata/metadata.go &&
+      CGO_ENABLED=0 go build -mod=vendor -buildvcs=false -trimpath -o "$tmp" .) >&2 ||
+      { rm -rf "$tmp" "$work"; die "go build failed"; }
+    rm -rf "$work"
     mv -f "$tmp" "$CACHED"
     log "built in $(secs_since "$t") s"
   fi

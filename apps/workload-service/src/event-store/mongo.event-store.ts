@@ -185,7 +185,7 @@ export class MongoEventStore implements EventStore {
       result: JSON.stringify(c.result),
     }));
     const collided = await insertEach(this.commits, docs);
-    if (collided.size > 0) await this.markers.deleteMany({ _id: { $in: [...collided].map((i) => commits[i].position) } });
+    if (collided.size > 0) await this.dropMarkers([...collided].map((i) => commits[i].position));
     const outcomes: AppendOutcome[] = [];
     for (const [i, commit] of commits.entries()) {
       if (collided.has(i)) {
@@ -245,13 +245,18 @@ export class MongoEventStore implements EventStore {
       // Otherwise an append is still in flight. Skipping it keeps per-stream order: a stream
       // has at most one append in flight, so nothing later of that stream exists yet.
     }
-    if (abandoned.length > 0) await this.markers.deleteMany({ _id: { $in: abandoned } });
+    await this.dropMarkers(abandoned);
     return commits;
   }
 
   async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
     // Projection leaves no marker of its own (see the class docblock).
-    if (stage === 'published' && commits.length > 0) await this.markers.deleteMany({ _id: { $in: commits.map((c) => c.position) } });
+    if (stage === 'published') await this.dropMarkers(commits.map((c) => c.position));
+  }
+
+  /** One bulk write of `_id` deletes: FerretDB pushes `_id` equality down, not `$in`. */
+  private async dropMarkers(positions: number[]): Promise<void> {
+    if (positions.length > 0) await this.markers.bulkWrite(positions.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
   }
 
   async ping(): Promise<boolean> {
