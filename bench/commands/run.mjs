@@ -5,7 +5,7 @@
 //   npm run build && bash infra/up.sh && source infra/env.sh && node bench/commands/run.mjs
 //   MODE=embedded node bench/commands/run.mjs        (in-process bus + SQLite, one process)
 //   env: WORKLOADS (1000), COMMANDS (20000, at concurrency 64), HOT_COMMANDS (3000),
-//        REBUILD_EVENTS (100000), STORE=sqlite (Kafka with the embedded store)
+//        REBUILD_EVENTS (100000), STORE=sqlite (Kafka with the embedded store), PROFILE=<dir>
 //
 // The workloads are seeded straight into the event store while the service is down (a create
 // deploys a replica process, and a thousand processes are not what this measures); the service
@@ -36,7 +36,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (m) => process.stderr.write(`${m}\n`);
 let children = [];
 function start(app, env) {
-  const child = spawn(process.execPath, [join(root, 'apps', app, 'dist/main.js')], { env: { ...process.env, TZ: 'UTC', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // PROFILE=<dir>: each app writes a CPU profile there (for bench/README.md's explanation).
+  const profile = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'apps', app, 'dist/main.js')], { env: { ...process.env, TZ: 'UTC', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return child;
 }

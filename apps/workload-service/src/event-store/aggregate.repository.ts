@@ -46,10 +46,14 @@ export class AggregateRepository {
   }
 
   async execute<S extends Versioned, E extends NewEvent, R>(options: ExecuteOptions<S, E, R>): Promise<ExecuteOutcome<R>> {
-    const previous = await this.store.findCommit(options.commitId, options.streamId);
-    if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+      // Read first, then look for the command's commit: the read refreshed the stream, so the
+      // look-up is answered from it (one round trip for both on the MongoDB store).
       const events = await this.store.readStream(options.streamId);
+      if (attempt === 0) {
+        const previous = await this.store.findCommit(options.commitId, options.streamId);
+        if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };
+      }
       const state = events.reduce((s, e) => options.evolve(s, e as unknown as E), options.initial);
       // Event times never go backwards within a stream, whatever the clocks of its writers.
       const last = events.at(-1)?.occurredAt;

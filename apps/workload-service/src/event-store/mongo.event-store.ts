@@ -225,8 +225,10 @@ export class MongoEventStore implements EventStore {
     return (await this.readStream(streamId)).length;
   }
 
+  /** From the cached stream when there is one (callers read the stream just before), else loaded. */
   async findCommit(commitId: string, streamId: string): Promise<Commit | null> {
-    return (await this.load(streamId)).commits.find((c) => c.commitId === commitId) ?? null;
+    const stream = this.streams.get(streamId) ?? (await this.load(streamId));
+    return stream.commits.find((c) => c.commitId === commitId) ?? null;
   }
 
   async *replay(): AsyncIterable<Commit> {

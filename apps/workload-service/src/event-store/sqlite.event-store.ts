@@ -11,12 +11,17 @@ interface CommitRow {
   result: string | null;
 }
 
+const STREAM_CACHE_SIZE = 10_000;
+
 /**
  * Embedded-mode event store: one SQLite file under DATA_DIR. A commit is one row; the unique
  * (stream_id, version) pair is the optimistic-concurrency guard, as in the MongoDB store.
+ * The file belongs to one process, so streams are cached whole: a hot stream is not re-read
+ * and re-parsed for every command.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
+  private readonly streams = new Map<string, StoredEvent[]>();
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -42,7 +47,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
-    return this.db.transaction((): AppendOutcome => {
+    const outcome = this.db.transaction((): AppendOutcome => {
       const existing = this.db.prepare('SELECT * FROM commits WHERE commit_id = ?').get(request.commitId) as CommitRow | undefined;
       if (existing) return { status: 'duplicate', commit: toCommit(existing) };
       const actual = this.version(request.streamId);
@@ -55,11 +60,20 @@ export class SqliteEventStore implements EventStore {
       this.db.prepare('UPDATE commits SET events = ? WHERE position = ?').run(JSON.stringify(events), position);
       return { status: 'appended', commit: { commitId: request.commitId, streamId: request.streamId, position, events, result: request.result ?? null } };
     })();
+    const cached = this.streams.get(request.streamId);
+    if (outcome.status === 'appended' && cached && cached.length === request.expectedVersion) this.streams.set(request.streamId, [...cached, ...outcome.commit.events]);
+    else if (outcome.status !== 'duplicate') this.streams.delete(request.streamId);
+    return outcome;
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
+    const cached = this.streams.get(streamId);
+    if (cached) return cached;
     const rows = this.db.prepare('SELECT * FROM commits WHERE stream_id = ? ORDER BY version').all(streamId) as CommitRow[];
-    return rows.flatMap((r) => toCommit(r).events);
+    const events = rows.flatMap((r) => toCommit(r).events);
+    if (this.streams.size >= STREAM_CACHE_SIZE) this.streams.delete(this.streams.keys().next().value!);
+    this.streams.set(streamId, events);
+    return events;
   }
 
   async streamVersion(streamId: string): Promise<number> {
