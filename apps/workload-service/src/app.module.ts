@@ -22,6 +22,7 @@ import { CreateUserHandler } from './identity/commands/create-user/create-user.h
 import { IdentityQueries } from './identity/identity.queries';
 import { IdentityProjection } from './identity/projections/identity.projection';
 import { CommandConsumer } from './messaging/command.consumer';
+import { OUTBOX_LEASE, OutboxLease } from './messaging/outbox.lease';
 import { OutboxRelay } from './messaging/outbox.relay';
 import { READ_MODEL_STORE, ReadModelStore } from './read-models/read-model-store';
 import { UnitOfWorkStore } from './read-models/unit-of-work.store';
@@ -54,6 +55,7 @@ export interface WorkloadServiceDeps {
   bus: MessageBus;
   eventStore: EventStore;
   readModels: ReadModelStore;
+  lease: OutboxLease;
   imageCatalog: ImageCatalog | null;
   runtime: RuntimeDriver;
   /** Base URL of the telemetry service's internal API, read when a replacement needs a sample (embedded mode knows it late). */
@@ -73,6 +75,7 @@ export class WorkloadServiceModule {
         { provide: EVENT_STORE, useValue: deps.eventStore },
         // Every consumer shares one store; the commit pipeline projects groups of commits through its units of work.
         { provide: READ_MODEL_STORE, useValue: new UnitOfWorkStore(deps.readModels) },
+        { provide: OUTBOX_LEASE, useValue: deps.lease },
         { provide: IMAGE_CATALOG, useValue: deps.imageCatalog },
         { provide: RUNTIME_DRIVER, useValue: deps.runtime },
         ImageCatalogCheck,

@@ -37,6 +37,8 @@ const Schema = z.object({
   /** Off only in tests that prove the outbox survives a crash between append and publish. */
   OUTBOX_RELAY_ENABLED: BoolFlag.default(true),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500),
+  /** With several instances on one MongoDB, one holds the outbox lease; another takes over within this after it dies. */
+  OUTBOX_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
   COMMAND_PARTITIONS: z.coerce.number().int().min(1).default(6),
   /** Command partitions handled at once by this instance (order holds per workload). */
   COMMAND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),

@@ -19,6 +19,7 @@ import { IdentityProjection } from './identity/projections/identity.projection';
 import { CommandConsumer } from './messaging/command.consumer';
 import { OutboxRelay } from './messaging/outbox.relay';
 import { InternalExceptionFilter } from './http/internal-exception.filter';
+import { MongoOutboxLease, OutboxLease, soleOwner } from './messaging/outbox.lease';
 import { EmbeddedReadModelStore } from './read-models/embedded.read-model-store';
 import { MongoReadModelStore } from './read-models/mongo.read-model-store';
 import type { ReadModelStore } from './read-models/read-model-store';
@@ -36,6 +37,8 @@ export { hashToken } from './identity/bootstrap-admin.service';
 export interface Storage {
   eventStore: EventStore;
   readModels: ReadModelStore;
+  /** Who publishes the outbox when several instances share the store. */
+  lease: OutboxLease;
   close(): Promise<void>;
 }
 
@@ -47,13 +50,14 @@ export async function openStorage(config: WorkloadServiceConfig): Promise<Storag
       .asPromise();
     const eventStore = new MongoEventStore(connection);
     await eventStore.init();
-    return { eventStore, readModels: new MongoReadModelStore(connection), close: () => connection.close() };
+    return { eventStore, readModels: new MongoReadModelStore(connection), lease: new MongoOutboxLease(connection, config.OUTBOX_LEASE_MS), close: () => connection.close() };
   }
   const eventStore = new SqliteEventStore(join(config.DATA_DIR, 'workload-service', 'events.sqlite'));
   const readModels = new EmbeddedReadModelStore(join(config.DATA_DIR, 'workload-service', 'read-models.sqlite'));
   return {
     eventStore,
     readModels,
+    lease: soleOwner,
     close: async () => {
       await eventStore.close();
       await readModels.close();
@@ -99,7 +103,7 @@ export async function createWorkloadService(options: {
   // Before recovery, so adopted replicas resume shipping where the last run stopped.
   const logShipping = runtime.shipLogs?.((batch) => options.bus.publish(Topics.logs, [{ key: batch.workloadId, value: batch }]));
   const app = await NestFactory.create<NestFastifyApplication>(
-    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, imageCatalog, runtime, telemetryUrl: options.telemetryUrl ?? (() => options.config.TELEMETRY_SERVICE_URL) }),
+    WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, lease: storage.lease, imageCatalog, runtime, telemetryUrl: options.telemetryUrl ?? (() => options.config.TELEMETRY_SERVICE_URL) }),
     new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );

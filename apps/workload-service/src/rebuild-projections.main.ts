@@ -16,7 +16,7 @@ async function main() {
   const logger = new Logger('rebuild');
   const storage = await openStorage(config);
   const app = await NestFactory.createApplicationContext(
-    WorkloadServiceModule.register({ config, bus: new InProcessBus(), eventStore: storage.eventStore, readModels: storage.readModels, ...localRuntime(config), telemetryUrl: () => config.TELEMETRY_SERVICE_URL }),
+    WorkloadServiceModule.register({ config, bus: new InProcessBus(), eventStore: storage.eventStore, readModels: storage.readModels, lease: storage.lease, ...localRuntime(config), telemetryUrl: () => config.TELEMETRY_SERVICE_URL }),
     { logger: ['log', 'warn', 'error'] },
   );
   const started = Date.now();

@@ -23,6 +23,11 @@ export interface System {
   kill(name: string): Promise<void>;
   /** Distributed only: one more gateway process on the same services and Kafka; its base URL. */
   addGateway?(): Promise<string>;
+  /**
+   * Distributed only: one more workload-service instance in the same consumer group, store and
+   * namespace (its own runtime DATA_DIR and internal port); its process name.
+   */
+  addWorkloadService?(): Promise<string>;
   /** Starts a process that was killed, with its environment optionally changed. */
   start(name: string, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
@@ -152,6 +157,16 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
       processes[name] = await startNode(join(APPS, 'gateway/dist/main.js'), envs[name]);
       await waitFor(async () => healthy(health[name]), name, 90_000);
       return `http://127.0.0.1:${port}`;
+    },
+    addWorkloadService: async () => {
+      const name = `workload-service-${order.filter((n) => n.startsWith('workload-service')).length + 1}`;
+      const port = await freePort();
+      envs[name] = { ...envs['workload-service'], INTERNAL_PORT: String(port), DATA_DIR: mkdtempSync(join(tmpdir(), 'wcp-e2e-ws-')) };
+      health[name] = `http://127.0.0.1:${port}/internal/health`;
+      order.push(name);
+      processes[name] = startNode(join(APPS, 'workload-service/dist/main.js'), envs[name]);
+      await waitFor(async () => healthy(health[name]), name, 90_000);
+      return name;
     },
     stop: async () => {
       for (const name of order) await processes[name]?.stop();

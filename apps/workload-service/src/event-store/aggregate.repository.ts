@@ -52,7 +52,7 @@ export class AggregateRepository {
       const events = await this.store.readStream(options.streamId);
       if (attempt === 0) {
         const previous = await this.store.findCommit(options.commitId, options.streamId);
-        if (previous) return { ok: true, result: previous.result as R, duplicate: true, commit: previous };
+        if (previous) return this.redelivered<R>(previous);
       }
       const state = events.reduce((s, e) => options.evolve(s, e as unknown as E), options.initial);
       // Event times never go backwards within a stream, whatever the clocks of its writers.
@@ -70,12 +70,22 @@ export class AggregateRepository {
         occurredAt: now,
         result: decision.result,
       });
-      if (outcome.status === 'duplicate') return { ok: true, result: outcome.commit.result as R, duplicate: true, commit: outcome.commit };
+      if (outcome.status === 'duplicate') return this.redelivered<R>(outcome.commit);
       if (outcome.status === 'appended') {
         await this.pipeline.afterAppend(outcome.commit);
         return { ok: true, result: decision.result, duplicate: false, commit: outcome.commit };
       }
     }
     return { ok: false, error: domainError('conflict', 'CONCURRENT_MODIFICATION', `Stream ${options.streamId} kept changing; try again.`) };
+  }
+
+  /**
+   * A command whose commit exists already. The instance that appended it may have died before
+   * projecting it (the command was redelivered to this one), so it is projected again —
+   * projections are idempotent per stream version — before the first result is answered.
+   */
+  private async redelivered<R>(commit: Commit): Promise<ExecuteOutcome<R>> {
+    await this.pipeline.afterAppend(commit);
+    return { ok: true, result: commit.result as R, duplicate: true, commit };
   }
 }

@@ -4,6 +4,7 @@ import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { CONFIG, WorkloadServiceConfig } from '../config';
 import type { CommitListener } from '../event-store/commit.pipeline';
 import { Commit, EVENT_STORE, EventStore } from '../event-store/event-store';
+import { OUTBOX_LEASE, OutboxLease } from './outbox.lease';
 import { toApiEvent } from '../workloads/domain/workload-event-types';
 import type { WorkloadEvent } from '../workloads/domain/workload.events';
 
@@ -11,7 +12,8 @@ import type { WorkloadEvent } from '../workloads/domain/workload.events';
  * Transactional-outbox relay: the event store is the outbox. Commits not yet published are
  * published in position order (so per workload in stream order) and then marked. A crash
  * between publish and mark republishes: delivery is at least once, and consumers dedupe by
- * `eventId`. Runs on a timer and whenever an append nudges it.
+ * `eventId`. Runs on a timer and whenever an append nudges it; with several instances, only
+ * the one holding the outbox lease publishes (the others' timers take over when it dies).
  */
 @Injectable()
 export class OutboxRelay implements CommitListener {
@@ -25,6 +27,7 @@ export class OutboxRelay implements CommitListener {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+    @Inject(OUTBOX_LEASE) private readonly lease: OutboxLease,
   ) {}
 
   start(): void {
@@ -65,10 +68,11 @@ export class OutboxRelay implements CommitListener {
     await this.running;
   }
 
-  /** Publishes everything pending; returns how many commits it handled. */
+  /** Publishes everything pending, if this instance holds the lease; returns how many commits it handled. */
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
+      if (!(await this.lease.held())) return total;
       const commits = await this.store.pending('published', 200);
       if (commits.length === 0) return total;
       const messages = commits.flatMap((c) => integrationEvents(c)).map((e) => ({ key: e.workloadId, value: e, headers: { 'x-event-id': e.eventId } }));

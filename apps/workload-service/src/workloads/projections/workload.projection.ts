@@ -63,7 +63,8 @@ export class WorkloadProjection implements Projection {
 
   async init(): Promise<void> {
     await this.store.ensureIndexes(WORKLOADS, [{ principals: 1, createdAt: -1 }, { artifactId: 1 }, { status: 1 }]);
-    await this.store.ensureIndexes(WORKLOAD_EVENTS, [{ workloadId: 1, position: -1, seq: -1 }]);
+    // A workload's events in stream order: global positions of several instances interleave by block, versions do not.
+    await this.store.ensureIndexes(WORKLOAD_EVENTS, [{ workloadId: 1, seq: -1 }]);
   }
 
   async apply(stored: StoredEvent): Promise<void> {

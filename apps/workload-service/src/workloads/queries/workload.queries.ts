@@ -92,7 +92,7 @@ export class WorkloadQueries {
     const filter = { workloadId };
     const [totalCount, events] = await Promise.all([
       this.store.count(WORKLOAD_EVENTS, filter),
-      this.store.find<WorkloadEventDoc>(WORKLOAD_EVENTS, filter, { sort: [['position', -1], ['seq', -1]], skip: offset, limit }),
+      this.store.find<WorkloadEventDoc>(WORKLOAD_EVENTS, filter, { sort: [['seq', -1]], skip: offset, limit }),
     ]);
     return {
       totalCount,
