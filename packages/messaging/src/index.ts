@@ -3,3 +3,4 @@ export * from './kafka.bus';
 export * from './message-bus';
 export * from './request-reply';
 export * from './retry';
+export * from './group-commit';

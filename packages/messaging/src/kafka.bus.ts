@@ -1,5 +1,6 @@
 import { Admin, Consumer, Kafka, logLevel, Producer } from 'kafkajs';
 import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
+import { GroupCommit } from './group-commit';
 import { runWithRetry } from './retry';
 
 export interface KafkaBusOptions {
@@ -100,42 +101,21 @@ export class KafkaBus implements MessageBus {
    */
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const encoded = messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers }));
-      const bytes = encoded.reduce((n, m) => n + m.value.length + m.key.length + 64, 0);
-      this.queue.push({ topic: this.ns(topic), messages: encoded, bytes, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+    const encoded = messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers }));
+    const bytes = encoded.reduce((n, m) => n + m.value.length + m.key.length + 64, 0);
+    return this.outgoing.submit({ topic: this.ns(topic), messages: encoded, bytes });
   }
 
-  private readonly queue: QueuedPublish[] = [];
-  private flushScheduled = false;
-  private flushing = false;
-
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = takeBatch(this.queue);
-        try {
-          const producer = await this.getProducer();
-          const byTopic = new Map<string, QueuedPublish['messages']>();
-          for (const item of batch) byTopic.set(item.topic, [...(byTopic.get(item.topic) ?? []), ...item.messages]);
-          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
-          batch.forEach((item) => item.resolve());
-        } catch (error) {
-          batch.forEach((item) => item.reject(error));
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
+  private readonly outgoing = new GroupCommit<QueuedPublish, void>(
+    async (batch) => {
+      const producer = await this.getProducer();
+      const byTopic = new Map<string, QueuedPublish['messages']>();
+      for (const item of batch) byTopic.set(item.topic, [...(byTopic.get(item.topic) ?? []), ...item.messages]);
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      return batch.map(() => undefined);
+    },
+    fitsOneRequest,
+  );
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.ensureTopics();
@@ -223,7 +203,7 @@ export class KafkaBus implements MessageBus {
 
   async close(): Promise<void> {
     // Publishes already accepted go out before the producer disconnects (bounded: 10 s).
-    for (let waited = 0; (this.flushing || this.queue.length > 0) && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    for (let waited = 0; this.outgoing.busy && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));
     this.consumers.clear();
     if (this.producerReady) await (await this.producerReady.catch(() => null))?.disconnect();
@@ -251,19 +231,17 @@ interface QueuedPublish {
   topic: string;
   messages: Array<{ key: string; value: string; headers?: Record<string, string> }>;
   bytes: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /** Below the broker's default 1 MiB request limit, with room for framing. */
 const MAX_BATCH_BYTES = 768 * 1024;
 
 /** The oldest queued publishes that fit one request (at least one, whatever its size). */
-function takeBatch(queue: QueuedPublish[]): QueuedPublish[] {
+function fitsOneRequest(queued: readonly QueuedPublish[]): number[] {
   let bytes = 0;
   let n = 0;
-  while (n < queue.length && (n === 0 || bytes + queue[n].bytes <= MAX_BATCH_BYTES)) bytes += queue[n++].bytes;
-  return queue.splice(0, n);
+  while (n < queued.length && (n === 0 || bytes + queued[n].bytes <= MAX_BATCH_BYTES)) bytes += queued[n++].bytes;
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 function parseJson(value: Buffer | null): unknown {

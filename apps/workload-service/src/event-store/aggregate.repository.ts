@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Actor, DomainError, domainError } from '@wcp/contracts';
-import { Commit, EVENT_STORE, EventStore, NewEvent } from './event-store';
+import { Commit, EVENT_STORE, EventStore, NewEvent, StoredEvent } from './event-store';
 import { CommitPipeline } from './commit.pipeline';
 
 export interface Versioned {
@@ -21,6 +21,7 @@ export interface ExecuteOptions<S extends Versioned, E extends NewEvent, R> {
 export type ExecuteOutcome<R> = { ok: true; result: R; duplicate: boolean; commit: Commit | null } | { ok: false; error: DomainError };
 
 const MAX_CONFLICT_RETRIES = 5;
+const FOLDED_STREAMS = 10_000;
 
 /** Adapts a decider that answers only events (or a refusal) to `decide`, with no result. */
 export function eventsOnly<E>(decided: E[] | DomainError): { events: E[]; result: null } | DomainError {
@@ -35,9 +36,25 @@ export function eventsOnly<E>(decided: E[] | DomainError): { events: E[]; result
 export class AggregateRepository {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore, private readonly pipeline: CommitPipeline) {}
 
+  /**
+   * The last state folded per stream: a stream only grows, so the next read folds only the events
+   * after it (a hot stream would otherwise be folded from its first event for every command).
+   * States are immutable values (deciders and evolvers return new objects).
+   */
+  private readonly folded = new Map<string, { evolve: unknown; length: number; state: unknown }>();
+
   async load<S extends Versioned, E extends NewEvent>(streamId: string, initial: S, evolve: (state: S, event: E) => S): Promise<S> {
-    const events = await this.store.readStream(streamId);
-    return events.reduce((s, e) => evolve(s, e as unknown as E), initial);
+    return this.fold(streamId, await this.store.readStream(streamId), initial, evolve);
+  }
+
+  private fold<S, E>(streamId: string, events: readonly StoredEvent[], initial: S, evolve: (state: S, event: E) => S): S {
+    const cached = this.folded.get(streamId);
+    const from = cached && cached.evolve === evolve && cached.length <= events.length ? cached : { length: 0, state: initial };
+    let state = from.state as S;
+    for (let i = from.length; i < events.length; i++) state = evolve(state, events[i] as unknown as E);
+    if (this.folded.size >= FOLDED_STREAMS && !this.folded.has(streamId)) this.folded.delete(this.folded.keys().next().value!);
+    this.folded.set(streamId, { evolve, length: events.length, state });
+    return state;
   }
 
   /** Whether an append with this commit id happened already in `streamId` (a redelivered command). */
@@ -50,11 +67,11 @@ export class AggregateRepository {
       // Read first, then look for the command's commit: the read refreshed the stream, so the
       // look-up is answered from it (one round trip for both on the MongoDB store).
       const events = await this.store.readStream(options.streamId);
+      const state = this.fold(options.streamId, events, options.initial, options.evolve);
       if (attempt === 0) {
         const previous = await this.store.findCommit(options.commitId, options.streamId);
         if (previous) return this.redelivered<R>(previous);
       }
-      const state = events.reduce((s, e) => options.evolve(s, e as unknown as E), options.initial);
       // Event times never go backwards within a stream, whatever the clocks of its writers.
       const last = events.at(-1)?.occurredAt;
       const now = last && last > options.now ? last : options.now;

@@ -1,4 +1,5 @@
 import type { mongo } from 'mongoose';
+import { GroupCommit } from '@wcp/messaging';
 import { Connection } from 'mongoose';
 import { AppendOutcome, AppendRequest, Commit, CommitStage, EventStore, StoredEvent } from './event-store';
 import { stamp } from './sqlite.event-store';
@@ -33,12 +34,6 @@ interface PendingDoc {
 interface CachedStream {
   events: StoredEvent[];
   commits: Commit[];
-}
-
-interface QueuedAppend {
-  request: AppendRequest;
-  resolve: (outcome: AppendOutcome) => void;
-  reject: (error: unknown) => void;
 }
 
 /** A marker this old whose commit does not exist belongs to an append that died; it is dropped. */
@@ -76,9 +71,6 @@ const keyOf = (streamId: string, version: number) => `${streamId}|${version}`;
  */
 export class MongoEventStore implements EventStore {
   private readonly streams = new Map<string, CachedStream>();
-  private readonly queue: QueuedAppend[] = [];
-  private flushScheduled = false;
-  private flushing = false;
   private block: { number: number; next: number; end: number } | null = null;
 
   constructor(private readonly connection: Connection) {}
@@ -108,34 +100,11 @@ export class MongoEventStore implements EventStore {
     if (previous) return { status: 'duplicate', commit: previous };
     // A view ahead of the stream cannot be right; one behind it collides on the key below.
     if (stream.events.length !== request.expectedVersion) return { status: 'conflict', actualVersion: stream.events.length };
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+    return this.appends.submit(request);
   }
 
-  /** Writes everything queued, a group at a time; appends queued meanwhile form the next group. */
-  private async flush(): Promise<void> {
-    this.flushScheduled = false;
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const group = takeGroup(this.queue);
-        try {
-          const outcomes = await this.write(group.map((q) => q.request));
-          group.forEach((q, i) => q.resolve(outcomes[i]));
-        } catch (error) {
-          group.forEach((q) => q.reject(error));
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
+  /** Appends queued meanwhile form the next group; one append per stream in a group (see `onePerStream`). */
+  private readonly appends = new GroupCommit<AppendRequest, AppendOutcome>((requests) => this.write(requests), onePerStream);
 
   /**
    * The first of `n` consecutive global positions, from a block this process owns. Blocks are
@@ -270,20 +239,19 @@ export class MongoEventStore implements EventStore {
   }
 }
 
-function takeGroup(queue: QueuedAppend[]): QueuedAppend[] {
-  // One append per stream in a group: a second one of the same stream expects the first's
-  // version, so it must see the first written (it waits for the next group).
+/**
+ * One append per stream in a group: a second one of the same stream expects the first's
+ * version, so it must see the first written (it waits for the next group).
+ */
+function onePerStream(queued: readonly AppendRequest[]): number[] {
   const streams = new Set<string>();
-  const group: QueuedAppend[] = [];
-  for (let i = 0; i < queue.length && group.length < MAX_GROUP; ) {
-    if (streams.has(queue[i].request.streamId)) {
-      i++;
-      continue;
-    }
-    streams.add(queue[i].request.streamId);
-    group.push(...queue.splice(i, 1));
+  const chosen: number[] = [];
+  for (let i = 0; i < queued.length && chosen.length < MAX_GROUP; i++) {
+    if (streams.has(queued[i].streamId)) continue;
+    streams.add(queued[i].streamId);
+    chosen.push(i);
   }
-  return group;
+  return chosen;
 }
 
 /** Inserts every document it can (unordered); returns the indexes that hit an existing `_id`. */
