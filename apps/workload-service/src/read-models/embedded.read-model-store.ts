@@ -34,6 +34,11 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     return doc ? (structuredClone(doc) as T) : null;
   }
 
+  /** The stored object itself (never changed in place: every write replaces it). */
+  async peek<T extends Doc>(collection: string, id: string): Promise<T | null> {
+    return (this.coll(collection).get(id) as T | undefined) ?? null;
+  }
+
   async put(collection: string, doc: Doc): Promise<void> {
     this.putSync(collection, doc);
   }
@@ -48,6 +53,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     })();
   }
 
+  /** What is kept in memory is exactly what a restart reads back from SQLite (JSON semantics). */
   private putSync(collection: string, doc: Doc): void {
     const text = JSON.stringify(doc);
     this.coll(collection).set(doc._id, JSON.parse(text) as Doc);

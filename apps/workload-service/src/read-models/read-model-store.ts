@@ -41,7 +41,9 @@ export type ReadModelWrite = { put: Doc; exists: boolean | null } | { delete: st
 
 export interface ReadModelStore {
   get<T extends Doc>(collection: string, id: string): Promise<T | null>;
-  /** Inserts or replaces the whole document. */
+  /** Like `get`, without a private copy: the caller must not change the document. */
+  peek?<T extends Doc>(collection: string, id: string): Promise<T | null>;
+  /** Inserts or replaces the whole document; the caller must not change `doc` afterwards. */
   put(collection: string, doc: Doc): Promise<void>;
   /** Sets top-level fields on every matching document; returns how many matched. */
   setWhere(collection: string, filter: Filter, fields: Record<string, unknown>): Promise<number>;

@@ -42,7 +42,8 @@ export class UnitOfWorkStore implements ReadModelStore {
     const key = keyOf(collection, id);
     let entry = batch.docs.get(key);
     if (!entry) {
-      const doc = await this.base.get<T>(collection, id);
+      // The batch's copy is never handed out or changed, so the store's own object will do.
+      const doc = this.base.peek ? await this.base.peek<T>(collection, id) : await this.base.get<T>(collection, id);
       entry = { doc, existed: doc !== null };
       batch.docs.set(key, entry);
     }
@@ -52,8 +53,9 @@ export class UnitOfWorkStore implements ReadModelStore {
   async put(collection: string, doc: Doc): Promise<void> {
     const batch = this.current.getStore();
     if (!batch) return this.base.put(collection, doc);
+    // Not copied: a document handed to `put` belongs to the store (projections build a new one per write).
     const key = keyOf(collection, doc._id);
-    batch.docs.set(key, { doc: structuredClone(doc), existed: batch.docs.get(key)?.existed ?? null });
+    batch.docs.set(key, { doc, existed: batch.docs.get(key)?.existed ?? null });
     batch.dirty.set(key, { collection, id: doc._id });
   }
 
