@@ -1,10 +1,21 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { createGateway, loadConfig as loadGatewayConfig } from '@wcp/gateway';
+import { INestApplication, Logger } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import { createGateway, InternalTransport, loadConfig as loadGatewayConfig } from '@wcp/gateway';
 import { InProcessBus } from '@wcp/messaging';
 import { createTelemetryService, loadTelemetryConfig } from '@wcp/telemetry-service';
 import { createWorkloadService, loadConfig as loadWorkloadConfig } from '@wcp/workload-service';
 import { loadEnvironment } from './config';
+
+/** A request to a Nest app on Fastify, answered by its router in-process. */
+function inProcess(app: INestApplication): InternalTransport {
+  const fastify = app.getHttpAdapter().getInstance() as FastifyInstance;
+  return async ({ method, url, headers, body }) => {
+    const target = new URL(url);
+    const response = await fastify.inject({ method: method as 'GET', url: `${target.pathname}${target.search}`, headers, payload: body });
+    return { status: response.statusCode, text: response.body };
+  };
+}
 
 export interface EmbeddedSystem {
   url: string;
@@ -13,7 +24,10 @@ export interface EmbeddedSystem {
 
 /**
  * The whole control plane in one process: the three apps, unchanged, wired by an in-process
- * bus and loopback HTTP. The only composition root allowed to import apps.
+ * bus, and the gateway's queries handed to the services' routers in-process (Fastify `inject`:
+ * the same routes and handlers as over HTTP, without a socket). The services still listen on
+ * loopback, for the rollout analysis and for operators. The only composition root allowed to
+ * import apps.
  */
 export async function startEmbedded(env?: Record<string, string | undefined>): Promise<EmbeddedSystem> {
   const logger = new Logger('embedded');
@@ -29,6 +43,8 @@ export async function startEmbedded(env?: Record<string, string | undefined>): P
     bus,
     workloadServiceUrl: workloads.url,
     telemetryServiceUrl: telemetry.url,
+    workloadServiceTransport: inProcess(workloads.app),
+    telemetryServiceTransport: inProcess(telemetry.app),
   });
   logger.log(`embedded control plane ready in ${Date.now() - started} ms on ${gateway.url}/api/v2; data in ${environment.own.DATA_DIR}`);
   if (!environment.own.BOOTSTRAP_API_TOKEN) {

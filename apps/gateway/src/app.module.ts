@@ -11,7 +11,7 @@ import { CONFIG, GatewayConfig } from './config';
 import { dataPlaneProviders } from './data-plane/data-plane.providers';
 import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
-import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
+import { InternalClient, InternalTransport, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
 import { LogsController } from './logs/logs.controller';
 import { ProtonsController } from './protons/protons.controller';
 import { ReplacementsController } from './replacements/replacements.controller';
@@ -26,6 +26,9 @@ export interface GatewayDeps {
   commands: RequestReplyClient;
   workloadServiceUrl: string;
   telemetryServiceUrl: string;
+  /** In-process transports to the services (embedded mode); HTTP when absent. */
+  workloadServiceTransport?: InternalTransport;
+  telemetryServiceTransport?: InternalTransport;
 }
 
 @Module({})
@@ -38,8 +41,8 @@ export class GatewayModule {
         { provide: CONFIG, useValue: deps.config },
         { provide: MESSAGE_BUS, useValue: deps.bus },
         { provide: COMMAND_CLIENT, useValue: deps.commands },
-        { provide: WORKLOAD_SERVICE, useValue: new InternalClient(deps.workloadServiceUrl, 'workload service') },
-        { provide: TELEMETRY_SERVICE, useValue: new InternalClient(deps.telemetryServiceUrl, 'telemetry service') },
+        { provide: WORKLOAD_SERVICE, useValue: new InternalClient(deps.workloadServiceUrl, 'workload service', deps.workloadServiceTransport) },
+        { provide: TELEMETRY_SERVICE, useValue: new InternalClient(deps.telemetryServiceUrl, 'telemetry service', deps.telemetryServiceTransport) },
         // One AuthGuard instance (ROUTE_POLICY): global for Nest routes, and called by the data plane's Fastify routes.
         AuthGuard,
         { provide: APP_GUARD, useExisting: AuthGuard },

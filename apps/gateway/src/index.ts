@@ -8,6 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { GatewayModule } from './app.module';
 import { RouteAudit } from './auth/route-audit';
 import type { GatewayConfig } from './config';
+import type { InternalTransport } from './http/internal.client';
+
+export type { InternalTransport } from './http/internal.client';
 
 export { loadConfig } from './config';
 export type { GatewayConfig } from './config';
@@ -26,6 +29,9 @@ export async function createGateway(options: {
   bus: MessageBus;
   workloadServiceUrl?: string;
   telemetryServiceUrl?: string;
+  /** In-process transports to the services (the embedded composition); HTTP when absent. */
+  workloadServiceTransport?: InternalTransport;
+  telemetryServiceTransport?: InternalTransport;
   logger?: LoggerService | false;
 }): Promise<GatewayHandle> {
   const { config, bus } = options;
@@ -44,6 +50,8 @@ export async function createGateway(options: {
       commands,
       workloadServiceUrl: options.workloadServiceUrl ?? config.WORKLOAD_SERVICE_URL,
       telemetryServiceUrl: options.telemetryServiceUrl ?? config.TELEMETRY_SERVICE_URL,
+      workloadServiceTransport: options.workloadServiceTransport,
+      telemetryServiceTransport: options.telemetryServiceTransport,
     }),
     adapter,
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },

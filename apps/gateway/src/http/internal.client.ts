@@ -2,11 +2,22 @@ import { Actor, DomainError } from '@wcp/contracts';
 import { ApiError, fromDomainError } from './api-error';
 
 /**
+ * How a request reaches a service's internal API: HTTP by default; the embedded composition
+ * passes an in-process one (Fastify's `inject`: same routing and handlers, no socket).
+ */
+export type InternalTransport = (request: { method: string; url: string; headers: Record<string, string>; body?: string }) => Promise<{ status: number; text: string }>;
+
+const httpTransport: InternalTransport = async ({ method, url, headers, body }) => {
+  const response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  return { status: response.status, text: await response.text() };
+};
+
+/**
  * Calls a service's internal HTTP API. The caller travels in `x-wcp-actor`; a service refusal
  * (`{code, kind, message}`) becomes the matching API error; an unreachable service is a 503.
  */
 export class InternalClient {
-  constructor(private readonly baseUrl: string, private readonly service: string) {}
+  constructor(private readonly baseUrl: string, private readonly service: string, private readonly transport: InternalTransport = httpTransport) {}
 
   async get<T>(path: string, actor: Actor | null): Promise<T> {
     return this.call<T>('GET', path, undefined, actor);
@@ -17,23 +28,22 @@ export class InternalClient {
   }
 
   async call<T>(method: string, path: string, body: unknown, actor: Actor | null): Promise<T> {
-    let response: Response;
+    let response: { status: number; text: string };
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
+      response = await this.transport({
         method,
+        url: `${this.baseUrl}${path}`,
         headers: {
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(actor ? { 'x-wcp-actor': Buffer.from(JSON.stringify(actor)).toString('base64url') } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
       throw new ApiError(503, `The ${this.service} is unavailable: ${error instanceof Error ? error.message : error}`);
     }
-    const text = await response.text();
-    const value = text ? JSON.parse(text) : null;
-    if (response.ok) return value as T;
+    const value = response.text ? JSON.parse(response.text) : null;
+    if (response.status >= 200 && response.status < 300) return value as T;
     if (value && typeof value === 'object' && 'kind' in value && 'code' in value) throw fromDomainError(value as DomainError);
     throw new ApiError(response.status >= 500 ? 502 : response.status, `The ${this.service} answered ${response.status}.`);
   }
@@ -45,8 +55,11 @@ export class InternalClient {
   /** The service's own health answer, or null when it does not answer. */
   async health(): Promise<Record<string, unknown> | null> {
     try {
-      const response = await fetch(`${this.baseUrl}/internal/health`, { signal: AbortSignal.timeout(2000) });
-      return response.ok ? ((await response.json()) as Record<string, unknown>) : null;
+      const response = await Promise.race([
+        this.transport({ method: 'GET', url: `${this.baseUrl}/internal/health`, headers: {} }),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+      ]);
+      return response.status === 200 ? (JSON.parse(response.text) as Record<string, unknown>) : null;
     } catch {
       return null;
     }

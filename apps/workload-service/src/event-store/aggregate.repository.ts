@@ -64,14 +64,13 @@ export class AggregateRepository {
 
   async execute<S extends Versioned, E extends NewEvent, R>(options: ExecuteOptions<S, E, R>): Promise<ExecuteOutcome<R>> {
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
-      // Read first, then look for the command's commit: the read refreshed the stream, so the
-      // look-up is answered from it (one round trip for both on the MongoDB store).
-      const events = await this.store.readStream(options.streamId);
+      // The first attempt decides on the stream as this process last saw it: if another instance
+      // moved it on, the append collides and the next attempt reads it afresh. Then look for the
+      // command's commit in what was read (a redelivery), before deciding again.
+      const events = await this.store.readStream(options.streamId, attempt === 0 ? 'cached' : 'fresh');
       const state = this.fold(options.streamId, events, options.initial, options.evolve);
-      if (attempt === 0) {
-        const previous = await this.store.findCommit(options.commitId, options.streamId);
-        if (previous) return this.redelivered<R>(previous);
-      }
+      const previous = await this.store.findCommit(options.commitId, options.streamId);
+      if (previous) return this.redelivered<R>(previous);
       // Event times never go backwards within a stream, whatever the clocks of its writers.
       const last = events.at(-1)?.occurredAt;
       const now = last && last > options.now ? last : options.now;

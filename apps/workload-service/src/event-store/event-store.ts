@@ -54,7 +54,12 @@ export type CommitStage = 'projected' | 'published';
 
 export interface EventStore {
   append(request: AppendRequest): Promise<AppendOutcome>;
-  readStream(streamId: string): Promise<StoredEvent[]>;
+  /**
+   * The stream's events. `fresh` (default) sees every commit made so far, by any process;
+   * `cached` may answer from this process's copy without a round trip (a decision taken on it
+   * is still safe: an append from a stale view collides).
+   */
+  readStream(streamId: string, freshness?: 'fresh' | 'cached'): Promise<StoredEvent[]>;
   streamVersion(streamId: string): Promise<number>;
   /** The commit a command's append made in `streamId`, if any: commit ids are unique per stream. */
   findCommit(commitId: string, streamId: string): Promise<Commit | null>;

@@ -173,8 +173,9 @@ export class MongoEventStore implements EventStore {
     return outcomes;
   }
 
-  async readStream(streamId: string): Promise<StoredEvent[]> {
-    return (await this.load(streamId)).events;
+  async readStream(streamId: string, freshness: 'fresh' | 'cached' = 'fresh'): Promise<StoredEvent[]> {
+    const cached = freshness === 'cached' ? this.streams.get(streamId) : undefined;
+    return (cached ?? (await this.load(streamId))).events;
   }
 
   private async load(streamId: string): Promise<CachedStream> {
