@@ -12,6 +12,7 @@ interface Batch {
 }
 
 const keyOf = (collection: string, id: string) => `${collection}\u0000${id}`;
+const RECENT_DOCUMENTS = 5000;
 
 /**
  * The read-model store every consumer gets, with one addition: `batch(work)` runs `work` as a
@@ -25,6 +26,8 @@ const keyOf = (collection: string, id: string) => `${collection}\u0000${id}`;
  */
 export class UnitOfWorkStore implements ReadModelStore {
   private readonly current = new AsyncLocalStorage<Batch>();
+  /** Documents this process wrote last through a unit of work, newest last (bounded). */
+  private readonly recent = new Map<string, Doc>();
 
   constructor(private readonly base: ReadModelStore) {}
 
@@ -34,6 +37,16 @@ export class UnitOfWorkStore implements ReadModelStore {
     const result = await this.current.run(batch, work);
     await this.flush(batch);
     return result;
+  }
+
+  /**
+   * The document as this process's last unit of work wrote it, if still held: lets a command
+   * answer from what its own projection just wrote instead of reading it back. The caller checks
+   * it is the version it needs (another instance, or a later write, may have moved it on).
+   */
+  recentlyWritten<T extends Doc>(collection: string, id: string): T | null {
+    const doc = this.recent.get(keyOf(collection, id));
+    return doc ? (structuredClone(doc) as T) : null;
   }
 
   async get<T extends Doc>(collection: string, id: string): Promise<T | null> {
@@ -52,7 +65,10 @@ export class UnitOfWorkStore implements ReadModelStore {
 
   async put(collection: string, doc: Doc): Promise<void> {
     const batch = this.current.getStore();
-    if (!batch) return this.base.put(collection, doc);
+    if (!batch) {
+      this.recent.delete(keyOf(collection, doc._id));
+      return this.base.put(collection, doc);
+    }
     // Not copied: a document handed to `put` belongs to the store (projections build a new one per write).
     const key = keyOf(collection, doc._id);
     batch.docs.set(key, { doc, existed: batch.docs.get(key)?.existed ?? null });
@@ -61,6 +77,7 @@ export class UnitOfWorkStore implements ReadModelStore {
 
   async delete(collection: string, id: string): Promise<void> {
     const batch = this.current.getStore();
+    this.recent.delete(keyOf(collection, id));
     if (!batch) return this.base.delete(collection, id);
     const key = keyOf(collection, id);
     batch.docs.set(key, { doc: null, existed: batch.docs.get(key)?.existed ?? true });
@@ -71,6 +88,7 @@ export class UnitOfWorkStore implements ReadModelStore {
     const batch = this.current.getStore();
     if (batch) await this.flush(batch, collection);
     const n = await this.base.setWhere(collection, filter, fields);
+    for (const key of [...this.recent.keys()]) if (key.startsWith(`${collection}\u0000`)) this.recent.delete(key);
     // Documents the batch read may have changed under it: read them again when asked.
     if (batch) for (const key of [...batch.docs.keys()]) if (key.startsWith(`${collection}\u0000`)) batch.docs.delete(key);
     return n;
@@ -121,6 +139,14 @@ export class UnitOfWorkStore implements ReadModelStore {
       // Written now: a later put in this batch replaces an existing document.
       entry.existed = entry.doc !== null;
     }
-    for (const [collection, writes] of byCollection) await this.base.writeMany(collection, writes);
+    for (const [collection, writes] of byCollection) {
+      await this.base.writeMany(collection, writes);
+      for (const w of writes) {
+        const key = keyOf(collection, 'delete' in w ? w.delete : w.put._id);
+        this.recent.delete(key);
+        if (!('delete' in w)) this.recent.set(key, w.put);
+      }
+    }
+    while (this.recent.size > RECENT_DOCUMENTS) this.recent.delete(this.recent.keys().next().value!);
   }
 }
