@@ -70,7 +70,7 @@ export class AggregateRepository {
       const events = await this.store.readStream(options.streamId, attempt === 0 ? 'cached' : 'fresh');
       const state = this.fold(options.streamId, events, options.initial, options.evolve);
       const previous = await this.store.findCommit(options.commitId, options.streamId);
-      if (previous) return this.redelivered<R>(previous);
+      if (previous) return this.redelivered<R>(previous, options.streamId);
       // Event times never go backwards within a stream, whatever the clocks of its writers.
       const last = events.at(-1)?.occurredAt;
       const now = last && last > options.now ? last : options.now;
@@ -86,7 +86,7 @@ export class AggregateRepository {
         occurredAt: now,
         result: decision.result,
       });
-      if (outcome.status === 'duplicate') return this.redelivered<R>(outcome.commit);
+      if (outcome.status === 'duplicate') return this.redelivered<R>(outcome.commit, options.streamId);
       if (outcome.status === 'appended') {
         await this.pipeline.afterAppend(outcome.commit);
         return { ok: true, result: decision.result, duplicate: false, commit: outcome.commit };
@@ -97,11 +97,25 @@ export class AggregateRepository {
 
   /**
    * A command whose commit exists already. The instance that appended it may have died before
-   * projecting it (the command was redelivered to this one), so it is projected again —
-   * projections are idempotent per stream version — before the first result is answered.
+   * projecting it (the command was redelivered to this one), so the stream is projected again
+   * from that commit on, in order — replaying one old commit alone could set a read model back
+   * (a creation resets its document) — before the first result is answered.
    */
-  private async redelivered<R>(commit: Commit): Promise<ExecuteOutcome<R>> {
-    await this.pipeline.afterAppend(commit);
+  private async redelivered<R>(commit: Commit, streamId: string): Promise<ExecuteOutcome<R>> {
+    const events = await this.store.readStream(streamId, 'cached');
+    const tail = events.slice(events.findIndex((e) => e.commitId === commit.commitId));
+    await this.pipeline.reproject(commitsOf(streamId, tail));
     return { ok: true, result: commit.result as R, duplicate: true, commit };
   }
+}
+
+/** Consecutive events of one stream regrouped by commit (projections read only the events). */
+function commitsOf(streamId: string, events: readonly StoredEvent[]): Commit[] {
+  const commits: Commit[] = [];
+  for (const event of events) {
+    const last = commits.at(-1);
+    if (last && last.commitId === event.commitId) last.events.push(event);
+    else commits.push({ commitId: event.commitId, streamId, position: event.position, events: [event], result: null });
+  }
+  return commits;
 }

@@ -81,6 +81,11 @@ export class CommitPipeline {
     }
   }
 
+  /** Projects commits again, in order, without waking the listeners (they acted on them already). */
+  reproject(commits: Commit[]): Promise<void> {
+    return this.serially(() => this.project(commits));
+  }
+
   /** Projects every commit not projected yet, oldest first. Returns how many. */
   async catchUp(): Promise<number> {
     let total = 0;

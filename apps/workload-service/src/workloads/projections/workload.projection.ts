@@ -86,6 +86,8 @@ export class WorkloadProjection implements Projection {
     await this.store.put(WORKLOAD_EVENTS, eventDoc);
 
     if (event.type === 'workload.created') {
+      // Replayed after the workload moved on (a redelivered create): the document is newer.
+      if (((await this.store.get<WorkloadDoc>(WORKLOADS, workloadId))?.v ?? 0) >= stored.version) return;
       const d = event.data;
       const artifact = await this.store.get<ArtifactDoc>('artifacts', d.artifactId);
       const creator = { id: d.creator.id, username: d.creator.username };
