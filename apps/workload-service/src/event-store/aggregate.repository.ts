@@ -68,9 +68,9 @@ export class AggregateRepository {
       // moved it on, the append collides and the next attempt reads it afresh. Then look for the
       // command's commit in what was read (a redelivery), before deciding again.
       const events = await this.store.readStream(options.streamId, attempt === 0 ? 'cached' : 'fresh');
-      const state = this.fold(options.streamId, events, options.initial, options.evolve);
       const previous = await this.store.findCommit(options.commitId, options.streamId);
       if (previous) return this.redelivered<R>(previous, options.streamId);
+      const state = this.fold(options.streamId, events, options.initial, options.evolve);
       // Event times never go backwards within a stream, whatever the clocks of its writers.
       const last = events.at(-1)?.occurredAt;
       const now = last && last > options.now ? last : options.now;
@@ -103,8 +103,9 @@ export class AggregateRepository {
    */
   private async redelivered<R>(commit: Commit, streamId: string): Promise<ExecuteOutcome<R>> {
     const events = await this.store.readStream(streamId, 'cached');
-    const tail = events.slice(events.findIndex((e) => e.commitId === commit.commitId));
-    await this.pipeline.reproject(commitsOf(streamId, tail));
+    const from = events.findIndex((e) => e.commitId === commit.commitId);
+    // Not in this process's copy of the stream (a store that finds commits by id alone): that commit only.
+    await this.pipeline.reproject(from === -1 ? [commit] : commitsOf(streamId, events.slice(from)));
     return { ok: true, result: commit.result as R, duplicate: true, commit };
   }
 }
