@@ -36,9 +36,9 @@ describe('access policy', () => {
   });
 
   it('finds the rule of a route with or without a trailing slash, HEAD as GET, and none for an unknown route', () => {
-    expect(policyFor('GET', '/api/v2/workloads/:id/')).toEqual({ auth: 'workload', param: 'id', permission: 'CAN_VIEW' });
+    expect(policyFor('GET', '/api/v2/workloads/:id/')).toEqual({ auth: 'workload', param: 'id', permission: 'CAN_VIEW', by: 'workload-service' });
     expect(policyFor('HEAD', '/api/v2/health')).toEqual({ auth: 'public' });
-    expect(policyFor('PUT', '/api/v2/endpoints/workloads/:workloadId/*')).toEqual({ auth: 'workload', param: 'workloadId', permission: 'CAN_INVOKE' });
+    expect(policyFor('PUT', '/api/v2/endpoints/workloads/:workloadId/*')).toEqual({ auth: 'workload', param: 'workloadId', permission: 'CAN_INVOKE', by: 'gateway' });
     expect(policyFor('PUT', '/api/v2/workloads/:id')).toBeNull();
     for (const [key, rule] of Object.entries(ROUTE_POLICY)) {
       expect(key).toMatch(/^(GET|POST|PATCH|DELETE|ANY) \/api\/v2\//);

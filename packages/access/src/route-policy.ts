@@ -6,18 +6,25 @@ import type { Permission } from '@wcp/contracts';
  * - `token`: any valid token; what the caller then sees is filtered by the same rules (lists,
  *   the global stats, artifacts, which are their creator's);
  * - `admin`: administrators only;
- * - `workload`: the workload named by path parameter `param` must grant `permission`.
+ * - `workload`: the workload named by path parameter `param` must grant `permission`. Where
+ *   `by` is `workload-service`, that service decides it: its aggregate on the command's own
+ *   stream, its queries on the document they read anyway, with the same `accessRefusal`, so the
+ *   gateway does not look the grants up a second time (one internal call and one read less per
+ *   request). Routes served elsewhere (statistics, logs, the data plane) are decided by the gateway.
  */
 export type RouteRule =
   | { auth: 'public' }
   | { auth: 'token' }
   | { auth: 'admin' }
-  | { auth: 'workload'; param: string; permission: Permission };
+  | { auth: 'workload'; param: string; permission: Permission; by: 'gateway' | 'workload-service' };
 
 const PUBLIC: RouteRule = { auth: 'public' };
 const TOKEN: RouteRule = { auth: 'token' };
 const ADMIN: RouteRule = { auth: 'admin' };
-const on = (permission: Permission, param = 'id'): RouteRule => ({ auth: 'workload', param, permission });
+/** A workload route the workload service serves, and so decides. */
+const on = (permission: Permission): RouteRule => ({ auth: 'workload', param: 'id', permission, by: 'workload-service' });
+/** A workload route served by another service: the gateway decides it with the grants it looks up. */
+const gated = (permission: Permission, param = 'id'): RouteRule => ({ auth: 'workload', param, permission, by: 'gateway' });
 
 const W = '/api/v2/workloads/:id';
 const DATA_PLANE = '/api/v2/endpoints/workloads/:workloadId';
@@ -54,14 +61,14 @@ export const ROUTE_POLICY: Readonly<Record<string, RouteRule>> = {
   [`POST ${W}/replacement/resume`]: on('CAN_UPDATE'),
   [`GET ${W}/history`]: on('CAN_READ_DETAILS'),
   [`POST ${W}/promote`]: on('CAN_UPDATE'),
-  [`GET ${W}/stats`]: on('CAN_READ_DETAILS'),
-  [`GET ${W}/stats/:metricName`]: on('CAN_READ_DETAILS'),
-  [`DELETE ${W}/stats`]: on('CAN_UPDATE'),
+  [`GET ${W}/stats`]: gated('CAN_READ_DETAILS'),
+  [`GET ${W}/stats/:metricName`]: gated('CAN_READ_DETAILS'),
+  [`DELETE ${W}/stats`]: gated('CAN_UPDATE'),
   [`GET ${W}/sharedRoles`]: on('CAN_READ_DETAILS'),
   [`PATCH ${W}/sharedRoles`]: on('CAN_SHARE'),
-  'GET /api/v2/otel/workload/:id/logs': on('CAN_READ_DETAILS'),
-  [`ANY ${DATA_PLANE}`]: on('CAN_INVOKE', 'workloadId'),
-  [`ANY ${DATA_PLANE}/*`]: on('CAN_INVOKE', 'workloadId'),
+  'GET /api/v2/otel/workload/:id/logs': gated('CAN_READ_DETAILS'),
+  [`ANY ${DATA_PLANE}`]: gated('CAN_INVOKE', 'workloadId'),
+  [`ANY ${DATA_PLANE}/*`]: gated('CAN_INVOKE', 'workloadId'),
 
   'POST /api/v2/artifacts': TOKEN,
   'GET /api/v2/artifacts': TOKEN,

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { accessRefusal, policyFor, RouteRule, workloadNotFound } from '@wcp/access';
-import { Actor, ID_PATTERN } from '@wcp/contracts';
+import { Actor, ID_PATTERN, Permission } from '@wcp/contracts';
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import { CONFIG, GatewayConfig } from '../config';
@@ -12,7 +12,11 @@ import { WorkloadAccess } from './workload-access';
 /** How long after expiry a resolved token may still be used while its lookup is unavailable. */
 const STALE_GRACE_MS = 5 * 60_000;
 
-export type AuthedRequest = FastifyRequest & { actor: Actor };
+export type AuthedRequest = FastifyRequest & {
+  actor: Actor;
+  /** On a route the workload service decides: the gateway's own answer to "may the caller?" (null: yes). */
+  accessCheck?: () => Promise<ApiError | null>;
+};
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -20,8 +24,9 @@ export function hashToken(token: string): string {
 
 /**
  * The one gate of every route: the route's rule from `ROUTE_POLICY` (none → refused), then the
- * bearer token (401), the plane's rate limit (429), and for a workload route the caller's role
- * on it through `accessRefusal` (404 when they may not see it, 403 naming the permission).
+ * bearer token (401), the plane's rate limit (429), and for a workload route the gateway decides
+ * (statistics, logs, the data plane) the caller's role on it through `accessRefusal` (404 when
+ * they may not see it, 403 naming the permission); the workload service decides its own routes.
  * Only the SHA-256 of a token is looked up or kept; resolved tokens are cached for
  * AUTH_CACHE_MS (≤ 2 s: the bound on how late another gateway sees a membership change) so a
  * burst of requests costs one lookup.
@@ -64,9 +69,21 @@ export class AuthGuard implements CanActivate {
     const workloadId = (request.params as Record<string, string | undefined>)[rule.param] ?? '';
     // A path id that is not ObjectId-shaped cannot name anything: 404, like an unknown one.
     if (!ID_PATTERN.test(workloadId)) throw new ApiError(404, `Workload ${workloadId} was not found.`);
+    const check = () => this.refusal(workloadId, actor, rule.permission);
+    if (rule.by === 'gateway') {
+      const refusal = await check();
+      if (refusal) throw refusal;
+      return;
+    }
+    // The workload service decides; a request the gateway itself refuses as invalid asks here
+    // first, so a caller without access still learns nothing but 404/403 (ApiExceptionFilter).
+    request.accessCheck = check;
+  }
+
+  private async refusal(workloadId: string, actor: Actor, permission: Permission): Promise<ApiError | null> {
     const grants = await this.access.grants(workloadId);
-    const refusal = grants ? accessRefusal(grants, actor, rule.permission, workloadId) : workloadNotFound(workloadId);
-    if (refusal) throw fromDomainError(refusal);
+    const refusal = grants ? accessRefusal(grants, actor, permission, workloadId) : workloadNotFound(workloadId);
+    return refusal ? fromDomainError(refusal) : null;
   }
 
   /** Drops the cached identity of a user whose groups or organization just changed. */

@@ -49,7 +49,7 @@ export class CommandSender {
       }
       throw new ApiError(503, `Cannot reach the message bus: ${error instanceof Error ? error.message : error}`);
     }
-    if (!result.outcome.ok) throw fromDomainError(result.outcome.error);
+    if (!result.outcome.ok) throw fromDomainError(result.outcome.error, true);
     return result.outcome.value as T;
   }
 }

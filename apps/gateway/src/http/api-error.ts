@@ -8,15 +8,20 @@ export interface ValidationDetail {
 
 /** An HTTP answer of the gateway: `{ "detail": ... }` with a status. The only place kinds become statuses. */
 export class ApiError extends Error {
+  /** Decided by a service (after its own access check), not refused by the gateway itself. */
+  fromService = false;
+
   constructor(readonly status: number, readonly detail: string | ValidationDetail[], readonly headers: Record<string, string> = {}) {
     super(typeof detail === 'string' ? detail : 'validation error');
   }
 }
 
 
-export function fromDomainError(error: DomainError): ApiError {
-  if (error.kind === 'validation') {
-    return new ApiError(422, [{ loc: error.loc ?? ['query'], msg: error.message, type: 'value_error' }]);
-  }
-  return new ApiError(HTTP_STATUS_OF_KIND[error.kind], error.message);
+export function fromDomainError(error: DomainError, fromService = false): ApiError {
+  const api =
+    error.kind === 'validation'
+      ? new ApiError(422, [{ loc: error.loc ?? ['query'], msg: error.message, type: 'value_error' }])
+      : new ApiError(HTTP_STATUS_OF_KIND[error.kind], error.message);
+  api.fromService = fromService;
+  return api;
 }

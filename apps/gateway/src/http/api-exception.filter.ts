@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import type { AuthedRequest } from '../auth/auth.guard';
 import { ApiError } from './api-error';
 
 /**
@@ -11,8 +12,14 @@ import { ApiError } from './api-error';
 export class ApiExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Gateway');
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<AuthedRequest>();
+    // Authorization before validation: on a route the workload service decides, the gateway's
+    // own 422 goes out only to a caller the gateway also finds allowed.
+    if (request.accessCheck && exception instanceof ApiError && exception.status === 422 && !exception.fromService) {
+      exception = (await request.accessCheck().catch(() => null)) ?? exception;
+    }
     const { status, detail, headers } = toResponse(exception, this.logger);
     reply.status(status).headers(headers).send({ detail });
   }

@@ -44,7 +44,7 @@ export class InternalClient {
     }
     const value = response.text ? JSON.parse(response.text) : null;
     if (response.status >= 200 && response.status < 300) return value as T;
-    if (value && typeof value === 'object' && 'kind' in value && 'code' in value) throw fromDomainError(value as DomainError);
+    if (value && typeof value === 'object' && 'kind' in value && 'code' in value) throw fromDomainError(value as DomainError, true);
     throw new ApiError(response.status >= 500 ? 502 : response.status, `The ${this.service} answered ${response.status}.`);
   }
 
