@@ -37,6 +37,12 @@ const Schema = z.object({
   /** Off only in tests that prove the outbox survives a crash between append and publish. */
   OUTBOX_RELAY_ENABLED: BoolFlag.default(true),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500),
+  /**
+   * Each instance publishes its own commits from memory at once; the lease holder's sweep (every
+   * OUTBOX_POLL_MS) publishes those still unpublished after this long (their instance died, or the
+   * broker was down). Shorter: faster repair, more duplicates around a slow broker.
+   */
+  OUTBOX_SWEEP_AFTER_MS: z.coerce.number().int().min(0).max(600_000).default(2000),
   /** With several instances on one MongoDB, one holds the outbox lease; another takes over within this after it dies. */
   OUTBOX_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(5000),
   COMMAND_PARTITIONS: z.coerce.number().int().min(1).default(6),

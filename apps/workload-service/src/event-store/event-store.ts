@@ -67,9 +67,11 @@ export interface EventStore {
   replay(): AsyncIterable<Commit>;
   /**
    * Oldest commits after `afterPosition` that have not passed `stage` yet, in position order. A
-   * store may return commits that passed `projected` (projections are idempotent).
+   * store may return commits that passed `projected` (projections are idempotent). With
+   * `settledMs`, only commits appended at least that long ago (a store of one process, which
+   * sees its own appends in memory anyway, may ignore it).
    */
-  pending(stage: CommitStage, limit: number, afterPosition?: number): Promise<Commit[]>;
+  pending(stage: CommitStage, limit: number, afterPosition?: number, settledMs?: number): Promise<Commit[]>;
   markDone(stage: CommitStage, commits: Commit[]): Promise<void>;
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -206,8 +206,9 @@ export class MongoEventStore implements EventStore {
   }
 
   /** Unpublished commits in position order; for `projected`, the same (a superset of the unprojected ones). */
-  async pending(_stage: CommitStage, limit: number, afterPosition = 0): Promise<Commit[]> {
-    const markers = await this.markers.find({ _id: { $gt: afterPosition } }).sort({ _id: 1 }).limit(limit).toArray();
+  async pending(_stage: CommitStage, limit: number, afterPosition = 0, settledMs = 0): Promise<Commit[]> {
+    const filter = settledMs > 0 ? { _id: { $gt: afterPosition }, at: { $lte: Date.now() - settledMs } } : { _id: { $gt: afterPosition } };
+    const markers = await this.markers.find(filter).sort({ _id: 1 }).limit(limit).toArray();
     const commits: Commit[] = [];
     const abandoned: number[] = [];
     for (const marker of markers) {

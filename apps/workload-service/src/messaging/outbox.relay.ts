@@ -8,12 +8,22 @@ import { OUTBOX_LEASE, OutboxLease } from './outbox.lease';
 import { toApiEvent } from '../workloads/domain/workload-event-types';
 import type { WorkloadEvent } from '../workloads/domain/workload.events';
 
+/** Commits held in memory for publishing at most; beyond that the oldest are left to the sweep. */
+const MAX_HELD = 20_000;
+const SWEEP_BATCH = 200;
+
 /**
- * Transactional-outbox relay: the event store is the outbox. Commits not yet published are
- * published in position order (so per workload in stream order) and then marked. A crash
- * between publish and mark republishes: delivery is at least once, and consumers dedupe by
- * `eventId`. Runs on a timer and whenever an append nudges it; with several instances, only
- * the one holding the outbox lease publishes (the others' timers take over when it dies).
+ * Transactional-outbox relay: the event store is the outbox.
+ *
+ * - **Own commits, from memory.** The pipeline hands every commit of this instance to
+ *   `committed` once projected; they are published in that order (so per workload in stream
+ *   order) and then marked, without reading them back.
+ * - **Everyone else's, by a sweep.** On a timer, the instance holding the outbox lease publishes
+ *   the commits still unmarked after OUTBOX_SWEEP_AFTER_MS: those of an instance that died (or
+ *   of this one before a restart) between append and publish, or that a broker outage left behind.
+ *
+ * A crash between publish and mark republishes: delivery is at least once, and consumers dedupe
+ * by `eventId` (and order by `streamVersion`).
  */
 @Injectable()
 export class OutboxRelay implements CommitListener {
@@ -21,7 +31,9 @@ export class OutboxRelay implements CommitListener {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private sweepDue = false;
   private stopped = true;
+  private readonly held: Commit[] = [];
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -36,28 +48,35 @@ export class OutboxRelay implements CommitListener {
       return;
     }
     this.stopped = false;
-    this.timer = setInterval(() => this.nudge(), this.config.OUTBOX_POLL_MS);
-    this.nudge();
+    this.timer = setInterval(() => this.nudge(true), this.config.OUTBOX_POLL_MS);
+    this.nudge(true);
   }
 
-  committed(): void {
-    this.nudge();
-  }
-
-  nudge(): void {
+  committed(commit: Commit): void {
     if (this.stopped) return;
+    this.held.push(commit);
+    // Kafka down for long: memory stays bounded, the markers keep what is dropped here.
+    if (this.held.length > MAX_HELD) this.held.splice(0, this.held.length - MAX_HELD);
+    this.nudge(false);
+  }
+
+  nudge(sweep: boolean): void {
+    if (this.stopped) return;
+    this.sweepDue ||= sweep;
     if (this.running) {
       this.again = true;
       return;
     }
-    this.running = this.drain()
+    const sweepNow = this.sweepDue;
+    this.sweepDue = false;
+    this.running = this.drain(sweepNow)
       .then(() => undefined)
       .catch((error) => this.logger.warn(`publish failed, will retry: ${error instanceof Error ? error.message : error}`))
       .finally(() => {
         this.running = null;
-        if (this.again) {
+        if (this.again || this.sweepDue) {
           this.again = false;
-          this.nudge();
+          this.nudge(false);
         }
       });
   }
@@ -68,18 +87,34 @@ export class OutboxRelay implements CommitListener {
     await this.running;
   }
 
-  /** Publishes everything pending, if this instance holds the lease; returns how many commits it handled. */
-  async drain(): Promise<number> {
+  /** Publishes the held commits, then (`sweep`) the settled unpublished ones if this instance holds the lease; returns how many. */
+  async drain(sweep = true): Promise<number> {
     let total = 0;
-    for (;;) {
-      if (!(await this.lease.held())) return total;
-      const commits = await this.store.pending('published', 200);
-      if (commits.length === 0) return total;
-      const messages = commits.flatMap((c) => integrationEvents(c)).map((e) => ({ key: e.workloadId, value: e, headers: { 'x-event-id': e.eventId } }));
-      await this.bus.publish(Topics.events, messages);
-      await this.store.markDone('published', commits);
+    while (this.held.length > 0) {
+      const commits = this.held.splice(0, SWEEP_BATCH * 5);
+      try {
+        await this.publish(commits);
+      } catch (error) {
+        this.held.unshift(...commits);
+        throw error;
+      }
       total += commits.length;
     }
+    if (!sweep) return total;
+    for (;;) {
+      if (!(await this.lease.held())) return total;
+      const commits = await this.store.pending('published', SWEEP_BATCH, 0, this.config.OUTBOX_SWEEP_AFTER_MS);
+      if (commits.length === 0) return total;
+      await this.publish(commits);
+      total += commits.length;
+      if (commits.length < SWEEP_BATCH) return total;
+    }
+  }
+
+  private async publish(commits: Commit[]): Promise<void> {
+    const messages = commits.flatMap((c) => integrationEvents(c)).map((e) => ({ key: e.workloadId, value: e, headers: { 'x-event-id': e.eventId } }));
+    if (messages.length > 0) await this.bus.publish(Topics.events, messages);
+    await this.store.markDone('published', commits);
   }
 }
 
