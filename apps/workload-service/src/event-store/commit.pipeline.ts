@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { UnitOfWorkStore } from '../read-models/unit-of-work.store';
 import { Commit, EVENT_STORE, EventStore, StoredEvent } from './event-store';
@@ -14,6 +15,13 @@ export const PROJECTIONS = Symbol('PROJECTIONS');
 /** Commits projected in one unit of work at most, live and during a rebuild. */
 const GROUP_SIZE = 200;
 const REBUILD_GROUP = 1000;
+
+/**
+ * Set by the command consumer around a command: called once the command's commit has its place
+ * in the projection order, so the next command of the same aggregate may decide and append while
+ * this one is still being projected and answered.
+ */
+export const commitOrdered = new AsyncLocalStorage<() => void>();
 
 /** Reacts to a commit once it is projected: the outbox relay, the lifecycle saga. Must not block. */
 export interface CommitListener {
@@ -59,6 +67,7 @@ export class CommitPipeline {
       const first = this.waiting.length === 0;
       this.waiting.push({ commit, done: (error) => (error === undefined ? resolve() : reject(error)) });
       if (first) void this.serially(() => this.projectWaiting());
+      commitOrdered.getStore()?.();
     }).then(() => this.listeners.forEach((l) => l.committed(commit)));
   }
 

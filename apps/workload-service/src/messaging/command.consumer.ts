@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { CommandEnvelope, CommandOutcome, CommandResult, domainError, Topics } from '@wcp/contracts';
 import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, Subscription } from '@wcp/messaging';
 import { CONFIG, WorkloadServiceConfig } from '../config';
+import { commitOrdered } from '../event-store/commit.pipeline';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { CreateArtifactCommand } from '../artifacts/commands/create-artifact/create-artifact.command';
@@ -47,6 +48,13 @@ const COMMANDS = {
   CreateOrg: CreateOrgCommand,
 } as const;
 
+/**
+ * Commands whose handler appends one commit, to their own aggregate's stream, and nothing after
+ * it: the next command of that aggregate may start as soon as that commit is ordered (see
+ * `commitOrdered`). Others (several appends, or other streams) are awaited to their outcome.
+ */
+const ONE_APPEND = new Set<keyof typeof COMMANDS>(['UpdateWorkload', 'StartWorkload', 'StopWorkload', 'ResetStats', 'UpdateSharedRoles', 'UpdateUser']);
+
 export const COMMANDS_GROUP = 'workload-service.commands';
 
 /**
@@ -56,7 +64,9 @@ export const COMMANDS_GROUP = 'workload-service.commands';
  * 2. commands are grouped by key (the aggregate): groups run concurrently, up to
  *    COMMAND_BATCH_CONCURRENCY, each in partition order, so their appends, projections and
  *    replies are coalesced by the stores and the bus (group commit) while one workload's
- *    commands stay ordered;
+ *    commands stay ordered: the next command of a workload starts once the previous one's
+ *    outcome is known (its reply is published meanwhile), or for a one-append command once its
+ *    commit is ordered for projection (it is projected and answered meanwhile);
  * 3. a refusal is a value (`ok: false`) and is replied like a success; a conflict or a refusal
  *    fails only its own command;
  * 4. a thrown error is retried with back-off, the offset not committed: while the stores are
@@ -107,21 +117,33 @@ export class CommandConsumer {
     const groups = new Map<string, number[]>();
     messages.forEach((m, i) => groups.set(m.key, [...(groups.get(m.key) ?? []), i]));
     const queue = [...groups.values()];
+    const finishing: Array<Promise<unknown>> = [];
     const worker = async () => {
       for (let group = queue.shift(); group; group = queue.shift()) {
         let retrying = false;
         for (const i of group) {
-          // After a retry in its group, later commands of the same aggregate wait for it.
-          outcomes[i] = retrying ? { kind: 'retry', reason: 'an earlier command of this aggregate is being retried' } : await this.handle(messages[i]);
-          retrying ||= outcomes[i].kind === 'retry';
+          // After a retry in its group, later commands of the same aggregate wait for it (a
+          // later one that already ran is re-run with it, and answers its first result).
+          if (retrying) {
+            outcomes[i] = { kind: 'retry', reason: 'an earlier command of this aggregate is being retried' };
+            continue;
+          }
+          let ready!: () => void;
+          const next = new Promise<void>((resolve) => (ready = resolve));
+          const done = this.handle(messages[i], ready).then((outcome) => (outcomes[i] = outcome));
+          finishing.push(done);
+          await Promise.race([next, done]);
+          retrying = outcomes[i]?.kind === 'retry';
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(queue.length, this.config.COMMAND_BATCH_CONCURRENCY) }, worker));
+    await Promise.all(finishing);
     return outcomes;
   }
 
-  async handle(message: BusMessage): Promise<HandlerOutcome> {
+  /** Runs one command and publishes its reply; `ready` is called once the next command of its aggregate may start. */
+  async handle(message: BusMessage, ready: () => void = () => undefined): Promise<HandlerOutcome> {
     const parsed = CommandEnvelope.safeParse(message.value);
     if (!parsed.success) {
       const reason = `invalid command envelope: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
@@ -136,7 +158,8 @@ export class CommandConsumer {
     let outcome: CommandOutcome;
     let poison: string | null = null;
     try {
-      outcome = await this.commandBus.execute<InstanceType<typeof CommandClass>, CommandOutcome>(new CommandClass(envelope as never));
+      const execute = () => this.commandBus.execute<InstanceType<typeof CommandClass>, CommandOutcome>(new CommandClass(envelope as never));
+      outcome = await (ONE_APPEND.has(envelope.command.name) ? commitOrdered.run(ready, execute) : execute());
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const attempt = (this.attempts.get(where) ?? 0) + 1;
@@ -151,6 +174,7 @@ export class CommandConsumer {
       outcome = { ok: false, error: domainError('internal', 'COMMAND_FAILED', `Command ${envelope.commandId} failed and was set aside for an operator (${reason.slice(0, 200)}).`) };
     }
     this.attempts.delete(where);
+    ready();
     const result: CommandResult = {
       type: 'command-result',
       schemaVersion: 1,
