@@ -222,6 +222,16 @@ export class MongoEventStore implements EventStore {
     return commits;
   }
 
+  async unpublishedBefore(streamId: string, beforeVersion: number): Promise<Commit[]> {
+    let stream = this.streams.get(streamId);
+    if (!stream || stream.events.length < beforeVersion - 1) stream = await this.load(streamId);
+    const earlier = stream.commits.filter((c) => c.events[0].version < beforeVersion);
+    if (earlier.length === 0) return [];
+    // Markers are few (only what is in flight), so this `$in` scans a small collection.
+    const pending = new Set((await this.markers.find({ _id: { $in: earlier.map((c) => c.position) } }).toArray()).map((m) => m._id));
+    return earlier.filter((c) => pending.has(c.position));
+  }
+
   async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
     // Projection leaves no marker of its own (see the class docblock).
     if (stage === 'published') await this.dropMarkers(commits.map((c) => c.position));

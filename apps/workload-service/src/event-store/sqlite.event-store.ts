@@ -101,6 +101,11 @@ export class SqliteEventStore implements EventStore {
     return rows.map(toCommit);
   }
 
+  async unpublishedBefore(streamId: string, beforeVersion: number): Promise<Commit[]> {
+    const rows = this.db.prepare('SELECT * FROM commits WHERE stream_id = ? AND version < ? AND published = 0 ORDER BY version').all(streamId, beforeVersion) as CommitRow[];
+    return rows.map(toCommit);
+  }
+
   async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
     const update = this.db.prepare(`UPDATE commits SET ${column(stage)} = 1 WHERE position = ?`);
     this.db.transaction(() => commits.forEach((c) => update.run(c.position)))();

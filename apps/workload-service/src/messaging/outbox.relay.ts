@@ -11,6 +11,8 @@ import type { WorkloadEvent } from '../workloads/domain/workload.events';
 /** Commits held in memory for publishing at most; beyond that the oldest are left to the sweep. */
 const MAX_HELD = 20_000;
 const SWEEP_BATCH = 200;
+/** Streams whose last published version this relay remembers. */
+const KNOWN_STREAMS = 20_000;
 
 /**
  * Transactional-outbox relay: the event store is the outbox.
@@ -22,8 +24,11 @@ const SWEEP_BATCH = 200;
  *   the commits still unmarked after OUTBOX_SWEEP_AFTER_MS: those of an instance that died (or
  *   of this one before a restart) between append and publish, or that a broker outage left behind.
  *
- * A crash between publish and mark republishes: delivery is at least once, and consumers dedupe
- * by `eventId` (and order by `streamVersion`).
+ * Per stream, events go out in stream order: before the first commit of a stream this relay has
+ * not published the predecessor of, it publishes whatever of that stream is still unpublished
+ * (a previous life's, or a dead instance's), and global positions, which interleave by instance
+ * block, never order a stream. A crash between publish and mark republishes: delivery is at
+ * least once, and consumers dedupe by `eventId`.
  */
 @Injectable()
 export class OutboxRelay implements CommitListener {
@@ -34,6 +39,8 @@ export class OutboxRelay implements CommitListener {
   private sweepDue = false;
   private stopped = true;
   private readonly held: Commit[] = [];
+  /** streamId → the last stream version this relay published. */
+  private readonly published = new Map<string, number>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -111,10 +118,39 @@ export class OutboxRelay implements CommitListener {
     }
   }
 
-  private async publish(commits: Commit[]): Promise<void> {
+  private async publish(candidates: Commit[]): Promise<void> {
+    const commits = await this.inStreamOrder(candidates);
     const messages = commits.flatMap((c) => integrationEvents(c)).map((e) => ({ key: e.workloadId, value: e, headers: { 'x-event-id': e.eventId } }));
     if (messages.length > 0) await this.bus.publish(Topics.events, messages);
     await this.store.markDone('published', commits);
+    for (const c of commits) {
+      const last = c.events.at(-1)?.version ?? 0;
+      if (last > (this.published.get(c.streamId) ?? 0)) {
+        this.published.delete(c.streamId);
+        this.published.set(c.streamId, last);
+      }
+    }
+    while (this.published.size > KNOWN_STREAMS) this.published.delete(this.published.keys().next().value!);
+  }
+
+  /**
+   * The candidates grouped by stream in stream order, each stream preceded by its still
+   * unpublished earlier commits when this relay has not published the one right before.
+   */
+  private async inStreamOrder(candidates: Commit[]): Promise<Commit[]> {
+    const byStream = new Map<string, Commit[]>();
+    for (const c of candidates) byStream.set(c.streamId, [...(byStream.get(c.streamId) ?? []), c]);
+    const ordered: Commit[] = [];
+    for (const [streamId, commits] of byStream) {
+      commits.sort((a, b) => (a.events[0]?.version ?? 0) - (b.events[0]?.version ?? 0));
+      const first = commits[0].events[0]?.version ?? 1;
+      const seen = new Set(commits.map((c) => c.commitId));
+      if (first > 1 && this.published.get(streamId) !== first - 1) {
+        for (const earlier of await this.store.unpublishedBefore(streamId, first)) if (!seen.has(earlier.commitId)) ordered.push(earlier);
+      }
+      ordered.push(...commits);
+    }
+    return ordered;
   }
 }
 
