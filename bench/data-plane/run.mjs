@@ -7,6 +7,8 @@
 //   BENCH_CONCURRENCY  requests in flight (default 32)
 //   BENCH_BODY_BYTES   JSON body size of each POST (default 256; 0 sends GETs)
 //   BENCH_ROUNDS       direct/gateway alternations, the best round of each is kept (default 2)
+//   BENCH_LATENCY_REQUESTS  requests per target at concurrency 1, for the added latency (default 3000)
+//   BENCH_SOAK_SECONDS the gateway alone under load this long, RSS sampled every 5 s (default 60; 0 skips)
 //
 //   BENCH_PROF         a directory: write a CPU profile of the gateway process there
 //
@@ -50,6 +52,7 @@ async function gatewayChild() {
       await new Promise((r) => setTimeout(r, 50));
       process.send({ records, recorder: recorder.stats(), rssMb: process.memoryUsage().rss / 2 ** 20, maxRssMb: process.resourceUsage().maxRSS / 1024 });
     }
+    if (msg === 'rss') process.send({ rssMb: process.memoryUsage().rss / 2 ** 20 });
     if (msg === 'stop') {
       await gateway.close();
       await bus.close();
@@ -86,11 +89,16 @@ async function main() {
   const replicaUrl = `http://127.0.0.1:${replicaPort}`;
 
   let routeCalls = 0;
+  let accessCalls = 0;
   const workloadService = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'application/json');
       if (req.url === '/internal/auth/resolve') return res.end(JSON.stringify({ id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 'bench', isAdmin: true, groupIds: [], orgId: null }));
+      if (req.url === `/internal/workloads/${WORKLOAD}/access`) {
+        accessCalls += 1;
+        return res.end(JSON.stringify({ workloadId: WORKLOAD, grants: { aaaaaaaaaaaaaaaaaaaaaaaa: 'OWNER' } }));
+      }
       if (req.url.startsWith(`/internal/workloads/${WORKLOAD}/routes`)) {
         routeCalls += 1;
         return res.end(JSON.stringify({ workloadId: WORKLOAD, protonId: PROTON, replicas: [{ replica: 'bench-1', url: replicaUrl }] }));
@@ -114,6 +122,7 @@ async function main() {
     gateway: { url: new URL(`${gatewayUrl}/api/v2/endpoints/workloads/${WORKLOAD}/v1/predict`), headers: { authorization: 'Bearer bench-token' } },
   };
   const best = {};
+  const failures = [];
   let sent = 0;
   for (const name of Object.keys(targets)) {
     await load(targets[name], method, body, Math.min(2000, N), C); // warm-up: JIT, sockets, caches
@@ -123,9 +132,41 @@ async function main() {
     for (const name of Object.keys(targets)) {
       const result = await load(targets[name], method, body, N, C);
       if (name === 'gateway') sent += N;
-      if (result.errors > 0) console.error(`${name}: ${result.errors} failed requests`);
+      if (result.errors > 0) failures.push(`${name}: ${result.errors} failed requests`);
       if (!best[name] || result.rps > best[name].rps) best[name] = result;
     }
+  }
+
+  // Added latency without queueing: one request at a time, best p50 of two rounds per target.
+  const LAT_N = Number(process.env.BENCH_LATENCY_REQUESTS ?? 3000);
+  const serial = {};
+  for (let round = 0; round < 2; round++) {
+    for (const name of Object.keys(targets)) {
+      const result = await load(targets[name], method, body, LAT_N, 1);
+      if (name === 'gateway') sent += LAT_N;
+      if (result.errors > 0) failures.push(`${name} at concurrency 1: ${result.errors} failed requests`);
+      if (!serial[name] || result.p50 < serial[name].p50) serial[name] = result;
+    }
+  }
+
+  // Soak: the gateway alone at concurrency C; RSS must stay flat once warm.
+  const SOAK = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+  const rss = [];
+  if (SOAK > 0) {
+    const until = performance.now() + SOAK * 1000;
+    const sampler = (async () => {
+      while (performance.now() < until) {
+        gateway.send('rss');
+        rss.push((await nextMessage(gateway)).rssMb);
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+    })();
+    while (performance.now() < until) {
+      const result = await load(targets.gateway, method, body, 5000, C);
+      sent += 5000;
+      if (result.errors > 0) failures.push(`soak: ${result.errors} failed requests`);
+    }
+    await sampler;
   }
 
   gateway.send('stats');
@@ -140,17 +181,52 @@ async function main() {
   const g = best.gateway;
   const b = best.bare;
   const f = (x, digits = 2) => x.toFixed(digits);
+  const row = (label, m) => `| ${label.padEnd(17)} | ${f(m.rps, 0).padStart(6)} | ${f(m.p50).padStart(6)} | ${f(m.p99).padStart(6)} | ${f(m.max, 1).padStart(6)} |`;
   console.log(`\n${method} ${body ? `${Buffer.byteLength(body)} B JSON` : ''}, ${N} requests x best of ${ROUNDS} rounds, concurrency ${C}, node ${process.version}\n`);
   console.log('| path              | req/s  | p50 ms | p99 ms | max ms |');
   console.log('| ----------------- | ------ | ------ | ------ | ------ |');
-  console.log(`| replica, direct   | ${f(d.rps, 0).padStart(6)} | ${f(d.p50).padStart(6)} | ${f(d.p99).padStart(6)} | ${f(d.max, 1).padStart(6)} |`);
-  console.log(`| bare node proxy   | ${f(b.rps, 0).padStart(6)} | ${f(b.p50).padStart(6)} | ${f(b.p99).padStart(6)} | ${f(b.max, 1).padStart(6)} |`);
-  console.log(`| via data plane    | ${f(g.rps, 0).padStart(6)} | ${f(g.p50).padStart(6)} | ${f(g.p99).padStart(6)} | ${f(g.max, 1).padStart(6)} |`);
+  console.log(row('replica, direct', d));
+  console.log(row('bare node proxy', b));
+  console.log(row('via data plane', g));
   console.log(`| data plane/direct | ${f(g.rps / d.rps).padStart(6)} | ${f(g.p50 / d.p50).padStart(6)} | ${f(g.p99 / d.p99).padStart(6)} |        |`);
   console.log(`| data plane/bare   | ${f(g.rps / b.rps).padStart(6)} | ${f(g.p50 / b.p50).padStart(6)} | ${f(g.p99 / b.p99).padStart(6)} |        |`);
+  console.log(`\nconcurrency 1, ${LAT_N} requests x best of 2:`);
+  console.log('| path              | req/s  | p50 ms | p99 ms | max ms |');
+  console.log('| ----------------- | ------ | ------ | ------ | ------ |');
+  console.log(row('replica, direct', serial.direct));
+  console.log(row('bare node proxy', serial.bare));
+  console.log(row('via data plane', serial.gateway));
+  const addedP50 = serial.gateway.p50 - serial.bare.p50;
+  const addedP99 = serial.gateway.p99 - serial.bare.p99;
+  console.log(`added over the bare proxy: p50 ${f(addedP50, 3)} ms, p99 ${f(addedP99, 3)} ms`);
+  if (rss.length > 0) console.log(`soak ${SOAK} s: gateway RSS ${rss.map((x) => f(x, 0)).join(' → ')} MiB`);
   console.log(`\ngateway RSS ${f(stats.rssMb, 0)} MiB (peak ${f(stats.maxRssMb, 0)} MiB), replica RSS ${replicaRssMb === null ? '?' : f(replicaRssMb, 0)} MiB`);
   console.log(`request records on the bus: ${stats.records} of ${sent} requests sent through the gateway; recorder ${JSON.stringify(stats.recorder)}`);
-  console.log(`route resolutions asked of the workload service: ${routeCalls}`);
+  console.log(`route resolutions asked of the workload service: ${routeCalls}; access look-ups: ${accessCalls}`);
+  if (stats.records !== sent) failures.push(`${sent - stats.records} requests were not recorded`);
+  const warm = rss.slice(1);
+  console.log(
+    JSON.stringify({
+      bench: 'data-plane',
+      concurrency: C,
+      perSec: Math.round(g.rps),
+      directPerSec: Math.round(d.rps),
+      bareProxyPerSec: Math.round(b.rps),
+      ratioToBareProxy: +f(g.rps / b.rps),
+      ratioToDirect: +f(g.rps / d.rps),
+      addedP50Ms: +f(addedP50, 3),
+      addedP99Ms: +f(addedP99, 3),
+      c32AddedP50Ms: +f(g.p50 - b.p50, 3),
+      rssStartMb: warm.length > 0 ? Math.round(warm[0]) : null,
+      rssEndMb: warm.length > 0 ? Math.round(warm.at(-1)) : null,
+      recorded: stats.records,
+      sent,
+    }),
+  );
+  if (failures.length > 0) {
+    console.error(`bench invalid: ${failures.join('; ')}`);
+    process.exit(1);
+  }
 }
 
 /** C workers in a closed loop over one keep-alive agent; latency per request in ms. */

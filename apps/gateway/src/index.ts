@@ -5,8 +5,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Topics } from '@wcp/contracts';
 import { MessageBus, RequestReplyClient } from '@wcp/messaging';
 import { randomUUID } from 'node:crypto';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayModule } from './app.module';
 import { RouteAudit } from './auth/route-audit';
+import { DataPlaneRoutes } from './data-plane/data-plane.routes';
 import type { GatewayConfig } from './config';
 import type { InternalTransport } from './http/internal.client';
 
@@ -41,7 +43,14 @@ export async function createGateway(options: {
     replyGroupId: `gateway-replies-${randomUUID()}`,
   });
   await commands.start();
-  const adapter = new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { ignoreTrailingSlash: true }, trustProxy: false });
+  // The data plane answers ahead of Fastify once the app is up (see DataPlaneRoutes.serve).
+  let dataPlane: DataPlaneRoutes | null = null;
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
+    trustProxy: false,
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => createServer((req, res) => dataPlane?.serve(req, res) || handler(req, res)),
+  });
   const audit = new RouteAudit(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.register({
@@ -65,6 +74,7 @@ export async function createGateway(options: {
     await commands.stop();
     throw new Error(`Routes without an authorization policy in ROUTE_POLICY (@wcp/access): ${unpoliced.join(', ')}`);
   }
+  dataPlane = app.get(DataPlaneRoutes);
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.HOST}:${address.port}`;

@@ -4,7 +4,8 @@ import { CONFIG, GatewayConfig } from '../config';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { DataPlaneRoutes } from './data-plane.routes';
 import { ReplicaForwarder } from './replica.forwarder';
-import { HttpReplicaRouter, REPLICA_ROUTER } from './replica-router';
+import { HttpReplicaRouter, REPLICA_ROUTER, ReplicaRouter } from './replica-router';
+import { RouteInvalidation } from './route-invalidation';
 import { RequestRecorder } from './request-recorder';
 
 /** Everything the data plane needs; GatewayModule also provides AuthGuard as a class. */
@@ -26,8 +27,9 @@ export const dataPlaneProviders: Provider[] = [
   },
   {
     provide: ReplicaForwarder,
-    useFactory: (config: GatewayConfig, recorder: RequestRecorder) => new ReplicaForwarder(config, recorder),
-    inject: [CONFIG, RequestRecorder],
+    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter) => new ReplicaForwarder(config, recorder, router),
+    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER],
   },
   DataPlaneRoutes,
+  RouteInvalidation,
 ];

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { policyFor, RouteRule } from '@wcp/access';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { AuthedRequest, AuthGuard } from '../auth/auth.guard';
 import { CONFIG, GatewayConfig } from '../config';
@@ -51,26 +52,57 @@ export class DataPlaneRoutes implements OnModuleInit {
     });
   }
 
+  /**
+   * Serves a data-plane request straight off the node server, ahead of Fastify (no routing,
+   * hooks, reply object or body parser to pay for on the hot path); false when `req` is not one.
+   * The routes above stay registered: the route audit sees them, and `inject` reaches them.
+   */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!(req.url ?? '').startsWith(DATA_PLANE_PREFIX)) return false;
+    this.forward(req, res, null).catch((error) => this.refuse(req, res, error));
+    return true;
+  }
+
   private async handle(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.forward(request.raw, reply.raw, request as AuthedRequest, () => reply.hijack());
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse, request: AuthedRequest | null, hijack?: () => void): Promise<void> {
     const t0 = performance.now();
     const startedAt = new Date();
-    await this.guard.admit(request as AuthedRequest, this.rule, 'data');
-    const target = parseTarget(request.raw.url ?? '');
+    const target = parseTarget(req.url ?? '');
     if (!target) throw new ApiError(404, 'Workload was not found.');
+    // Off Fastify, the guard gets what it reads of a request: headers and the workload id.
+    const authed = request ?? ({ headers: req.headers, params: { workloadId: target.workloadId } } as unknown as AuthedRequest);
+    await this.guard.admit(authed, this.rule, 'data');
     const limit = this.config.DATA_PLANE_BODY_LIMIT_BYTES;
-    const declared = Number(request.headers['content-length'] ?? 0);
+    const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) throw new ApiError(413, `Request body is larger than ${limit} bytes, the data-plane limit.`, { connection: 'close' });
-    const routes = await this.router.resolve(target.workloadId, target.protonId, (request as AuthedRequest).actor);
-    reply.hijack();
+    const routes = await this.router.resolve(target.workloadId, target.protonId, authed.actor);
+    hijack?.();
     this.forwarder.forward({
-      req: request.raw,
-      res: reply.raw,
+      req,
+      res,
       target,
       routes,
-      headers: upstreamRequestHeaders(request.headers, { remoteAddress: request.raw.socket.remoteAddress, protocol: request.protocol, host: request.headers.host }),
+      headers: upstreamRequestHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, protocol: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http', host: req.headers.host }),
       startedAt,
       t0,
     });
+  }
+
+  /** The gateway's `{ detail }` answer for a refusal on the raw path (Fastify's error handler does it on the other). */
+  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const { status, detail, headers } = toResponse(error, this.logger);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ detail });
+    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    // Node reads and drops the unread body of a kept-alive request; `connection: close` (413) ends it instead.
+    if (headers.connection === 'close') req.destroy();
   }
 }
 

@@ -59,6 +59,8 @@ export interface ReplicaRoutes {
  */
 export interface ReplicaRouter {
   resolve(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes>;
+  /** Drops what is cached of a workload's routes: it was stopped, deleted or changed, or a replica of it refused a connection. */
+  forget(workloadId: string): void;
 }
 
 export const REPLICA_ROUTER = Symbol('REPLICA_ROUTER');
@@ -93,7 +95,9 @@ export function normaliseRoutes(answer: RoutesAnswer): ReplicaRoutes {
 /**
  * Asks the workload service, caching each answer per (workload, proton, actor) for
  * DATA_PLANE_ROUTE_CACHE_MS so a hot workload costs one internal call per interval, not one
- * per request. Concurrent misses share one call.
+ * per request. Concurrent misses share one call. The TTL is only the bound: a stop, delete or
+ * any other event of the workload, and a replica refusing a connection, drop its entries at
+ * once (`forget`, see RouteInvalidation and the forwarder).
  */
 export class HttpReplicaRouter implements ReplicaRouter {
   private readonly cache = new Map<string, Entry>();
@@ -124,6 +128,11 @@ export class HttpReplicaRouter implements ReplicaRouter {
       },
     );
     return entry.result;
+  }
+
+  forget(workloadId: string): void {
+    const prefix = `${workloadId}\u0000`;
+    for (const key of this.cache.keys()) if (key.startsWith(prefix)) this.cache.delete(key);
   }
 
   private async fetch(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes> {

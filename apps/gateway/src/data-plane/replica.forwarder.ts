@@ -4,7 +4,7 @@ import { Agent, ClientRequest, IncomingMessage, OutgoingHttpHeaders, request as 
 import { performance } from 'node:perf_hooks';
 import type { GatewayConfig } from '../config';
 import { downstreamResponseHeaders, DataPlaneTarget } from './forwarding';
-import type { Replica, ReplicaRoutes } from './replica-router';
+import type { Replica, ReplicaRouter, ReplicaRoutes } from './replica-router';
 import type { RequestRecorder } from './request-recorder';
 import { ReplicaSelector } from './traffic-split';
 
@@ -53,7 +53,12 @@ interface Upstreams {
   readonly bodyLimit: number;
   readonly timeoutMs: number;
   address(url: string): { hostname: string; port: number };
+  /** A replica of the workload refused a connection: its cached routes are stale. */
+  unreachable(workloadId: string): void;
 }
+
+/** Connection-level failures before any byte was exchanged: nothing listens there (any more). */
+const NOT_LISTENING = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Streams a request to a ready replica and the answer back, without buffering either body, and
@@ -67,8 +72,9 @@ export class ReplicaForwarder implements OnApplicationShutdown {
   private readonly parsedUrls = new Map<string, { hostname: string; port: number }>();
   private readonly upstreams: Upstreams;
 
-  constructor(config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>, recorder: RequestRecorder) {
+  constructor(config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>, recorder: RequestRecorder, router?: Pick<ReplicaRouter, 'forget'>) {
     this.upstreams = {
+      unreachable: (workloadId) => router?.forget(workloadId),
       agent: this.agent,
       selector: new ReplicaSelector(),
       recorder,
@@ -184,7 +190,15 @@ class Forwarding {
       this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
       return;
     }
-    this.fail(502, `Replica ${attempt.replica.replica} could not be reached: ${(error as NodeJS.ErrnoException).code ?? error.message}.`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code && NOT_LISTENING.has(code)) {
+      // The replica is gone (stopped, deleted, crashed): no replica is ready, which is a 503, and
+      // the next request asks the control plane again.
+      this.upstreams.unreachable(routes.workloadId);
+      this.fail(503, `Workload ${routes.workloadId} has no ready replica (replica ${attempt.replica.replica} refused the connection).`);
+      return;
+    }
+    this.fail(502, `Replica ${attempt.replica.replica} could not be reached: ${code ?? error.message}.`);
   }
 
   private attempt(replica: Replica): Attempt {

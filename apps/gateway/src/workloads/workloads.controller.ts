@@ -15,6 +15,7 @@ import { CommandSender } from '../commands/command.sender';
 import { CONFIG, GatewayConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { CurrentActor, requireId } from '../http/decorators';
+import { REPLICA_ROUTER, ReplicaRouter } from '../data-plane/replica-router';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
 import { withAbsoluteEndpoint } from '../http/public-url';
@@ -52,6 +53,7 @@ export class WorkloadsController {
     @Inject(WORKLOAD_SERVICE) private readonly workloads: InternalClient,
     @Inject(CONFIG) private readonly config: GatewayConfig,
     private readonly stats: StatsEnricher,
+    @Inject(REPLICA_ROUTER) private readonly routes: ReplicaRouter,
   ) {}
 
   @Post()
@@ -100,6 +102,7 @@ export class WorkloadsController {
     parseOr422(NoQuery, query, 'query');
     const workloadId = requireId(id, 'Workload');
     const result = await this.commands.send<{ leftovers: string[] }>(workloadId, { name: 'DeleteWorkload', workloadId }, actor);
+    this.routes.forget(workloadId);
     if (result.leftovers.length > 0) {
       throw new ApiError(502, `Workload ${workloadId} was deleted, but these protons could not be stopped: ${result.leftovers.join(', ')}.`);
     }
@@ -137,6 +140,8 @@ export class WorkloadsController {
     parseOr422(NoQuery, query, 'query');
     const workloadId = requireId(id, 'Workload');
     const result = await this.commands.send<{ accepted: boolean; message: string }>(workloadId, { name, workloadId }, actor);
+    // From the moment a stop is accepted this gateway answers 503 (the service routes nothing of a stopping workload).
+    this.routes.forget(workloadId);
     reply.status(result.accepted ? 202 : 200);
     return { status: result.message, workloadId, trackVia: `/api/v2/workloads/${workloadId}` };
   }

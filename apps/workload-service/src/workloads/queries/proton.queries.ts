@@ -4,6 +4,9 @@ import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read
 import { ProtonSnapshot, RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
 import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
+
+/** Workload statuses whose replicas get no traffic, whatever the runtime still runs. */
+const NOT_SERVING = new Set<string>(['stopping', 'stopped', 'terminated']);
 import { visibleWorkload } from './workload.queries';
 
 export interface ProtonDto {
@@ -65,6 +68,8 @@ export class ProtonQueries {
   async routes(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes | DomainError> {
     const workload = await visibleWorkload(this.store, workloadId, actor, 'CAN_INVOKE');
     if (isDomainError(workload)) return workload;
+    // From the moment a stop is accepted nothing is routed: the replicas are going away (503, not 502).
+    if (NOT_SERVING.has(workload.status)) return { workloadId, protonId: workload.protonId, replicas: [], candidate: null };
     if (protonId) {
       if (!(await this.store.get<ProtonDoc>(PROTONS, protonId))) {
         return domainError('not_found', 'PROTON_NOT_FOUND', `Proton ${protonId} of workload ${workloadId} was not found.`);
