@@ -174,7 +174,8 @@ describe('docker-compose.yml, run as processes with exactly its environment', ()
   /** The store names the compose environment gives the apps (the database, the topic prefix): emptied before and after. */
   async function resetStores(): Promise<void> {
     const ws = workloadConfig(envs['workload-service']);
-    const connection = await mongoose.createConnection(ws.MONGODB_URI!, { dbName: ws.MONGODB_DB }).asPromise();
+    if (!ws.MONGODB_URI) throw new Error('the compose file gives workload-service no MONGODB_URI: its events would live in SQLite on the runtime volume, not in the mongodb service');
+    const connection = await mongoose.createConnection(ws.MONGODB_URI, { dbName: ws.MONGODB_DB }).asPromise();
     await connection.dropDatabase();
     await connection.close();
     const prefix = ws.KAFKA_NAMESPACE ? `${ws.KAFKA_NAMESPACE}.` : '';
@@ -276,7 +277,7 @@ describe('docker-compose.yml, run as processes with exactly its environment', ()
       fixture.kill('SIGTERM');
       await exited;
     }
-    if (envs) await resetStores().catch(() => undefined);
+    if (envs?.['workload-service']?.MONGODB_URI) await resetStores();
     for (const dir of temp) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
