@@ -1,6 +1,7 @@
 import { DEFAULT_RESOURCE_BUNDLES, Memory } from '@wcp/contracts';
 import { BoolFlag, CommaList, parseConfig, Port } from '@wcp/nest-common';
 import { z } from 'zod';
+import { isWildcard } from './runtime/replica-address';
 
 /** `RESOURCE_BUNDLES`: JSON object of bundle id → {cpu, memory (bytes or "1Gi"), gpu?}; replaces the built-in catalog. */
 const ResourceBundles = z
@@ -59,11 +60,9 @@ export const WorkloadServiceEnvironment = z.object({
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin').describe('PATH handed to replica processes (they never inherit the service\'s environment).'),
 });
 
-const WILDCARDS = ['0.0.0.0', '::', '[::]'];
-
 const Schema = WorkloadServiceEnvironment.superRefine((env, ctx) => {
   // Nobody can connect to 0.0.0.0: a wildcard bind without an advertised name gives the gateway unusable URLs.
-  if (WILDCARDS.includes(env.RUNTIME_BIND_HOST) && !env.RUNTIME_ADVERTISE_HOST) {
+  if (isWildcard(env.RUNTIME_BIND_HOST) && !env.RUNTIME_ADVERTISE_HOST) {
     ctx.addIssue({ code: 'custom', path: ['RUNTIME_ADVERTISE_HOST'], message: `required when RUNTIME_BIND_HOST is ${env.RUNTIME_BIND_HOST}: the host name the gateway reaches replicas at` });
   }
 });

@@ -277,7 +277,7 @@ describe('docker-compose.yml, run as processes with exactly its environment', ()
       fixture.kill('SIGTERM');
       await exited;
     }
-    if (envs?.['workload-service']?.MONGODB_URI) await resetStores();
+    if (kafka && envs?.['workload-service']?.MONGODB_URI) await resetStores();
     for (const dir of temp) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 

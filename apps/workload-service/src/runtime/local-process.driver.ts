@@ -148,7 +148,8 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.logsDir = join(this.stateDir, 'logs');
     mkdirSync(this.logsDir, { recursive: true });
     this.store = new ReplicaStateStore(this.stateDir);
-    this.bindHost = options.bindHost ?? '127.0.0.1';
+    // Bare: replicas pass it to listen(), which takes `::`, not `[::]`.
+    this.bindHost = (options.bindHost ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
     this.probeHost = probeHostFor(this.bindHost);
     if (!options.advertiseHost && isWildcard(this.bindHost)) throw new Error(`replicas bound to ${this.bindHost} need an advertise host (the address others reach them at)`);
     this.advertiseHost = options.advertiseHost ?? this.bindHost;
