@@ -14,7 +14,7 @@ import type { InternalTransport } from './http/internal.client';
 
 export type { InternalTransport } from './http/internal.client';
 
-export { loadConfig } from './config';
+export { GatewayEnvironment, loadConfig } from './config';
 export type { GatewayConfig } from './config';
 
 /** Requests larger than this are refused with 413 before they are read further. */

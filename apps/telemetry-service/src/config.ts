@@ -4,42 +4,34 @@ import { CommaList, parseConfig, Port } from '@wcp/nest-common';
 
 const PositiveInt = z.coerce.number().int().min(1);
 
-const Schema = z
-  .object({
-    /** Port of the internal HTTP API (the gateway calls it); 0 = ephemeral. */
-    INTERNAL_PORT: Port.default(8082),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    /** Set in distributed mode: request records come from Kafka. */
-    KAFKA_BROKERS: CommaList,
-    /** Prefix of topics and consumer groups (`<namespace>.<name>`), to run systems side by side. */
-    KAFKA_NAMESPACE: z.string().min(1).optional(),
-    KAFKA_CLIENT_ID: z.string().min(1).default('telemetry-service'),
-    /** Consumer group of the request-record consumer. */
-    KAFKA_GROUP_ID: z.string().min(1).default('telemetry-service.requests'),
-    /** Consumer group of the replica-log consumer. */
-    KAFKA_LOGS_GROUP_ID: z.string().min(1).default('telemetry-service.logs'),
-    /** A ClickHouse server (HTTP interface). Unset: embedded chDB at CHDB_PATH. */
-    CLICKHOUSE_URL: z.url().optional(),
-    CLICKHOUSE_USER: z.string().optional(),
-    CLICKHOUSE_PASSWORD: z.string().optional(),
-    /** Database that holds the telemetry tables; table names are always qualified with it. */
-    CLICKHOUSE_DATABASE: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase identifier')
-      .default('telemetry'),
-    DATA_DIR: z.string().min(1).default('./.data'),
-    /** chDB data directory; default `<DATA_DIR>/clickhouse`. One per process (libchdb binds one). */
-    CHDB_PATH: z.string().min(1).optional(),
-    /**
-     * Replica logs are kept this many days after their timestamp (table TTL). Applied at boot:
-     * a changed value alters the table's TTL, which then also acts on lines already stored.
-     */
-    LOGS_TTL_DAYS: PositiveInt.max(3650).default(7),
-    /** Each batched writer (one per table) flushes when it holds this many rows... */
-    FLUSH_SIZE: PositiveInt.default(10_000),
-    /** ...or this long after its oldest row was buffered, whichever comes first. */
-    FLUSH_INTERVAL_MS: PositiveInt.default(1_000),
-  })
+/**
+ * The telemetry service's environment. Every variable carries its description: docs/deploy.md is
+ * generated from this schema (`npm run docs:deploy`), and a unit test fails when it drifts.
+ */
+export const TelemetryEnvironment = z.object({
+  INTERNAL_PORT: Port.default(8082).describe('Port of the internal API (the gateway\'s statistics and log queries, health); `0` = ephemeral.'),
+  HOST: z.string().min(1).default('127.0.0.1').describe('Address the internal API listens on; `0.0.0.0` in a container.'),
+  KAFKA_BROKERS: CommaList.describe('Comma-separated Kafka bootstrap brokers: request records and replica logs come from there. Unset: an in-process bus (embedded mode only).'),
+  KAFKA_NAMESPACE: z.string().min(1).optional().describe('Prefix of topics and consumer groups (`<namespace>.<name>`), to run systems side by side on one cluster.'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('telemetry-service').describe('Kafka client id (broker logs and quotas).'),
+  KAFKA_GROUP_ID: z.string().min(1).default('telemetry-service.requests').describe('Consumer group of the request-record consumer.'),
+  KAFKA_LOGS_GROUP_ID: z.string().min(1).default('telemetry-service.logs').describe('Consumer group of the replica-log consumer.'),
+  CLICKHOUSE_URL: z.url().optional().describe('A ClickHouse server (HTTP interface, e.g. `http://clickhouse:8123`). Unset: chDB embedded in this process, data at CHDB_PATH.'),
+  CLICKHOUSE_USER: z.string().optional().describe('User of CLICKHOUSE_URL.'),
+  CLICKHOUSE_PASSWORD: z.string().optional().describe('Password of CLICKHOUSE_USER.'),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase identifier')
+    .default('telemetry')
+    .describe('Database that holds the telemetry tables (created at boot); table names are always qualified with it.'),
+  DATA_DIR: z.string().min(1).default('./.data').describe('Parent of the default CHDB_PATH (embedded ClickHouse only).'),
+  CHDB_PATH: z.string().min(1).optional().describe('chDB data directory; default `<DATA_DIR>/clickhouse`. One per process (libchdb binds one). Unused with CLICKHOUSE_URL.'),
+  LOGS_TTL_DAYS: PositiveInt.max(3650).default(7).describe('Replica logs are kept this many days after their timestamp (table TTL). Applied at boot: a changed value also acts on lines already stored.'),
+  FLUSH_SIZE: PositiveInt.default(10_000).describe('Each batched writer (one per table) flushes when it holds this many rows...'),
+  FLUSH_INTERVAL_MS: PositiveInt.default(1_000).describe('...or this long after its oldest row was buffered, whichever comes first (ms).'),
+});
+
+const Schema = TelemetryEnvironment
   .transform((env) => ({
     host: env.HOST,
     port: env.INTERNAL_PORT,

@@ -20,7 +20,7 @@ import { StatsRepository } from './stats/stats.repository';
 import { StatsService } from './stats/stats.service';
 import { TelemetryModule } from './telemetry.module';
 
-export { loadTelemetryConfig, type TelemetryConfig } from './config';
+export { loadTelemetryConfig, TelemetryEnvironment, type TelemetryConfig } from './config';
 export type { LogPage } from './logs/logs.service';
 export type { RequestStats, SeriesBody, StatsBody, SummaryStats } from './stats/stats.service';
 

@@ -30,7 +30,7 @@ import { ReplacementProjection } from './rollouts/projections/replacement.projec
 import { ReplacementSaga } from './rollouts/sagas/replacement.saga';
 import { imageRefusal, LocalProcessDriver, RuntimeDriver } from './runtime';
 
-export { loadConfig } from './config';
+export { loadConfig, WorkloadServiceEnvironment } from './config';
 export type { WorkloadServiceConfig } from './config';
 export { hashToken } from './identity/bootstrap-admin.service';
 
@@ -83,6 +83,8 @@ export function localRuntime(config: WorkloadServiceConfig): { runtime: RuntimeD
     stateDir: config.RUNTIME_STATE_DIR ?? join(config.DATA_DIR, 'workload-service', 'runtime'),
     catalogDirs,
     baseEnv: { PATH: config.PATH, TZ: 'UTC' },
+    bindHost: config.RUNTIME_BIND_HOST,
+    advertiseHost: config.RUNTIME_ADVERTISE_HOST,
     readyTimeoutMs: config.REPLICA_READY_TIMEOUT_MS,
     maxRestarts: config.REPLICA_MAX_RESTARTS,
     logs: { pollMs: config.REPLICA_LOG_POLL_MS, maxBytes: config.REPLICA_LOG_MAX_BYTES, files: config.REPLICA_LOG_FILES },

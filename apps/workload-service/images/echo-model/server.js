@@ -1,6 +1,6 @@
 'use strict';
 // local/echo-model:1 — the sample model server of spec/API.md §3b. Plain Node, no dependencies.
-// Env: PORT (required), REPLICA_NAME, ECHO_DELAY_MS (default latency), ECHO_ERROR_RATE (0..1,
+// Env: PORT (required), HOST (listen address, default 127.0.0.1), REPLICA_NAME, ECHO_DELAY_MS (default latency), ECHO_ERROR_RATE (0..1,
 // share of requests answered 500), ECHO_DRAIN_MS (how long a SIGTERM takes to exit, default
 // 0: a slow drain, for tests of stop grace). Query: delayMs=N, status=N override both per request.
 // Logs one stdout line per answered request (readiness probes of /healthz excepted): plain text,
@@ -8,6 +8,8 @@
 const http = require('node:http');
 
 const port = Number(process.env.PORT);
+// The runtime says where to listen (RUNTIME_BIND_HOST of the workload service); loopback when run by hand.
+const host = process.env.HOST || '127.0.0.1';
 const replica = process.env.REPLICA_NAME || 'unknown';
 const defaultDelayMs = Math.max(0, Number(process.env.ECHO_DELAY_MS) || 0);
 const errorRate = Math.min(1, Math.max(0, Number(process.env.ECHO_ERROR_RATE) || 0));
@@ -79,8 +81,8 @@ server.on('error', (err) => {
   process.exit(err.code === 'EADDRINUSE' ? 98 : 1);
 });
 
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`echo-model ${replica} listening on 127.0.0.1:${port}\n`);
+server.listen(port, host, () => {
+  process.stdout.write(`echo-model ${replica} listening on ${host}:${port}\n`);
 });
 
 // Graceful stop: no new connections, finish in-flight requests, then exit 0.

@@ -8,6 +8,8 @@ const fs = require('node:fs');
 const http = require('node:http');
 
 const port = Number(process.env.PORT);
+// The runtime says where to listen (RUNTIME_BIND_HOST of the workload service); loopback when run by hand.
+const host = process.env.HOST || '127.0.0.1';
 const lines = Math.max(0, Number(process.env.LOG_LINES ?? 1000) || 0);
 const burst = Math.max(1, Number(process.env.LOG_BURST) || 1000);
 const pauseMs = Math.max(0, Number(process.env.LOG_PAUSE_MS) || 0);
@@ -44,7 +46,7 @@ server.on('error', (err) => {
   process.stderr.write(`log-flood: ${err.message}\n`);
   process.exit(err.code === 'EADDRINUSE' ? 98 : 1);
 });
-server.listen(port, '127.0.0.1', () => {
+server.listen(port, host, () => {
   if (longLine > 0) write(1, `${'é'.repeat(Math.ceil(longLine / 2))}${'L'.repeat(Math.floor(longLine / 2))}\n`);
   flood();
 });

@@ -4,6 +4,8 @@
 const http = require('node:http');
 
 const port = Number(process.env.PORT);
+// The runtime says where to listen (RUNTIME_BIND_HOST of the workload service); loopback when run by hand.
+const host = process.env.HOST || '127.0.0.1';
 const replica = process.env.REPLICA_NAME || 'unknown';
 
 const server = http.createServer((req, res) => {
@@ -21,8 +23,8 @@ server.on('error', (err) => {
   process.stderr.write(`never-ready: ${err.message}\n`);
   process.exit(err.code === 'EADDRINUSE' ? 98 : 1);
 });
-server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`never-ready ${replica} listening on 127.0.0.1:${port}, /healthz answers 503\n`);
+server.listen(port, host, () => {
+  process.stdout.write(`never-ready ${replica} listening on ${host}:${port}, /healthz answers 503\n`);
 });
 
 process.on('SIGTERM', () => {

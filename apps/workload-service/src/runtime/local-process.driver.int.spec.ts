@@ -115,6 +115,27 @@ afterAll(async () => {
 });
 
 describe('LocalProcessDriver', () => {
+  // 127.0.0.2 is loopback too on Linux (127.0.0.0/8), but not the address the service itself uses:
+  // a replica that ignored HOST and bound 127.0.0.1 would refuse the advertised URL.
+  it('binds replicas to the bind host and advertises the advertise host in their URLs', async () => {
+    const { driver } = newDriver({ bindHost: '127.0.0.2', advertiseHost: 'localhost' });
+    const s = spec('local/echo-model:1', 1);
+    const running = waitFor(driver, is('ProtonRunning', s.protonId));
+    await driver.ensureRunning(s);
+    await running;
+    const [endpoint] = driver.readyEndpoints(s.protonId);
+    const port = Number(new URL(endpoint.url).port);
+    expect(endpoint).toEqual({ replica: `${s.protonId}-0`, address: `localhost:${port}`, url: `http://localhost:${port}` });
+    expect(driver.snapshot(s.protonId)?.replicas[0]).toMatchObject({ address: `localhost:${port}` });
+    expect((await post(`http://127.0.0.2:${port}/predict`, { a: 1 })).status).toBe(200);
+    await expect(post(`http://127.0.0.1:${port}/predict`, { a: 1 })).rejects.toThrow(/ECONNREFUSED/);
+    expect((await driver.stop(s.protonId, { graceMs: 1000 })).stopped).toBe(true);
+  });
+
+  it('refuses a wildcard bind without an advertise host (its URLs would be unusable)', () => {
+    expect(() => newDriver({ bindHost: '0.0.0.0' })).toThrow(/advertise host/);
+  });
+
   it('runs echo-model replicas that answer, restarts a killed one, and stops with grace', async () => {
     const { driver, stateDir, events } = newDriver();
     const s = spec('local/echo-model:1', 2);

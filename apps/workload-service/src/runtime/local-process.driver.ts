@@ -18,6 +18,7 @@ import {
   type ReplicaTermination,
   type ReplicaView,
 } from './proton-status';
+import { hostPort, isWildcard, probeHostFor } from './replica-address';
 import { replicaEnv } from './replica-env';
 import { openReplicaLogs, ReplicaLogTailer, type LogTarget, type ReplicaLogOptions } from './replica-log.tailer';
 import { ReplicaStateStore, type ReplicaRecord } from './replica-state.store';
@@ -45,8 +46,13 @@ export interface LocalProcessDriverOptions {
   catalogDirs?: string[];
   /** Environment every replica starts from (e.g. PATH, TZ). The service's own environment is never inherited. */
   baseEnv?: Record<string, string>;
-  /** Interface replicas listen on and probes connect to. */
-  host?: string;
+  /**
+   * Address replicas listen on (handed to them as HOST); default loopback. A wildcard
+   * (0.0.0.0, ::) makes them reachable from other hosts, e.g. a gateway in another container.
+   */
+  bindHost?: string;
+  /** Host name or address put in replica URLs (what the gateway connects to); default the bind host. */
+  advertiseHost?: string;
   /** Length of one probe "second" in ms; tests shrink it so probe configs in seconds run fast. */
   probeSecondMs?: number;
   /** Readiness of containers without a readinessProbe: the image's readinessPath, else a TCP connect. */
@@ -116,7 +122,10 @@ export class LocalProcessDriver implements RuntimeDriver {
   private readonly stateDir: string;
   private readonly logsDir: string;
   private readonly store: ReplicaStateStore;
-  private readonly host: string;
+  private readonly bindHost: string;
+  /** Where this process's probes connect: the bind host, or loopback for a wildcard bind. */
+  private readonly probeHost: string;
+  private readonly advertiseHost: string;
   private readonly probeSecondMs: number;
   private readonly defaultReadiness: { periodMs: number; timeoutMs: number; failureThreshold: number };
   private readonly backoff: BackoffPolicy;
@@ -139,7 +148,11 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.logsDir = join(this.stateDir, 'logs');
     mkdirSync(this.logsDir, { recursive: true });
     this.store = new ReplicaStateStore(this.stateDir);
-    this.host = options.host ?? '127.0.0.1';
+    // Bare: replicas pass it to listen(), which takes `::`, not `[::]`.
+    this.bindHost = (options.bindHost ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
+    this.probeHost = probeHostFor(this.bindHost);
+    if (!options.advertiseHost && isWildcard(this.bindHost)) throw new Error(`replicas bound to ${this.bindHost} need an advertise host (the address others reach them at)`);
+    this.advertiseHost = options.advertiseHost ?? this.bindHost;
     this.probeSecondMs = options.probeSecondMs ?? 1000;
     this.defaultReadiness = options.defaultReadiness ?? { periodMs: 1000, timeoutMs: 1000, failureThreshold: 3 };
     this.backoff = options.restartBackoff ?? DEFAULT_BACKOFF;
@@ -175,7 +188,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     if (!p || p.lifecycle !== 'active') return [];
     return this.sortedReplicas(p)
       .filter((r) => r.ready && r.pid !== null && r.port !== null)
-      .map((r) => ({ replica: r.name, address: `${this.host}:${r.port}`, url: `http://${this.host}:${r.port}` }));
+      .map((r) => ({ replica: r.name, address: hostPort(this.advertiseHost, r.port!), url: `http://${hostPort(this.advertiseHost, r.port!)}` }));
   }
 
   onEvent(listener: RuntimeEventListener): () => void {
@@ -386,7 +399,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     const gen = ++r.generation;
     r.launching = true;
     try {
-      if (r.port === null) r.port = await allocatePort(this.host, this.portsInUse(r));
+      if (r.port === null) r.port = await allocatePort(this.bindHost, this.portsInUse(r));
     } catch (err) {
       r.launching = false;
       this.failProton(p, `no free port for replica ${r.name}: ${(err as Error).message}`);
@@ -399,6 +412,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     const instanceId = randomUUID();
     const env = replicaEnv(this.options.baseEnv ?? {}, p.spec.env ?? {}, p.primary.environmentVars ?? [], {
       PORT: String(r.port),
+      HOST: this.bindHost,
       REPLICA_NAME: r.name,
       WCP_REPLICA_ID: instanceId,
       WCP_PROTON_ID: p.spec.protonId,
@@ -438,7 +452,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.lifecycle = 'starting';
     r.startedAt = startedAt;
     r.podStartedAt ??= startedAt;
-    r.address = `${this.host}:${r.port}`;
+    r.address = hostPort(this.advertiseHost, r.port!);
     r.ready = false;
     r.everReadyThisRun = false;
     r.waitingReason = undefined;
@@ -717,8 +731,8 @@ export class LocalProcessDriver implements RuntimeDriver {
       const port = r.port;
       if (port === null || r.pid === null) return;
       const outcome = timing.path
-        ? await probeHttp(this.host, port, timing.path, timing.timeoutMs)
-        : await probeTcp(this.host, port, timing.timeoutMs);
+        ? await probeHttp(this.probeHost, port, timing.path, timing.timeoutMs)
+        : await probeTcp(this.probeHost, port, timing.timeoutMs);
       if (gen !== r.generation || this.closed || r.pid === null || r.killReason !== null) return;
       if (r.lifecycle !== 'starting' && r.lifecycle !== 'running') return;
       if (handle(outcome)) this.schedule(r, gen, timing.periodMs, () => void tick());

@@ -1,5 +1,5 @@
 /** Environment names a caller may not set: they would let an artifact steer the Node binary or the loader. */
-const RESERVED_ENV = /^(NODE_|LD_|DYLD_|UV_|WCP_)|^(PORT|REPLICA_NAME)$/;
+const RESERVED_ENV = /^(NODE_|LD_|DYLD_|UV_|WCP_)|^(PORT|HOST|REPLICA_NAME)$/;
 
 /**
  * Environment of a replica process, lowest precedence first. Names that steer the Node
