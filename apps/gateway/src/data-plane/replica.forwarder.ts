@@ -36,6 +36,9 @@ export function isReplayable(bytesIn: number, bodyStarted: boolean, bodyEnded: b
   return bytesIn === 0 && (!bodyStarted || bodyEnded);
 }
 
+/** Request bodies up to this size are kept while they stream, so a reset keep-alive connection can be retried. */
+export const REPLAY_LIMIT_BYTES = 64 * 1024;
+
 export function recordedPath(path: string): string {
   return path.length > MAX_RECORDED_PATH ? path.slice(0, MAX_RECORDED_PATH) : path;
 }
@@ -108,10 +111,12 @@ export class ReplicaForwarder implements OnApplicationShutdown {
 class Attempt {
   readonly request: ClientRequest;
   bodyStarted = false;
+  responded = false;
 
-  constructor(readonly replica: Replica, owner: Forwarding, upstreams: Upstreams, ex: Exchange) {
+  constructor(readonly replica: Replica, owner: Forwarding, upstreams: Upstreams, ex: Exchange, fresh: boolean) {
     const { hostname, port } = upstreams.address(replica.url);
-    const request = httpRequest({ agent: upstreams.agent, hostname, port, method: ex.req.method ?? 'GET', path: ex.target.path + ex.target.query, headers: ex.headers });
+    // A retry never takes another pooled connection: it may be as stale as the one that failed.
+    const request = httpRequest({ agent: fresh ? false : upstreams.agent, hostname, port, method: ex.req.method ?? 'GET', path: ex.target.path + ex.target.query, headers: ex.headers });
     this.request = request;
     request.setTimeout(upstreams.timeoutMs, () => request.destroy(new UpstreamTimeout()));
     request.on('socket', (socket) => {
@@ -136,8 +141,11 @@ class Forwarding {
   private attempts = 0;
   private settled = false;
   private current: Attempt;
+  /** The body read so far, while it fits REPLAY_LIMIT_BYTES (null: too large to replay). */
+  private kept: Buffer[] | null;
 
   constructor(private readonly ex: Exchange, private readonly upstreams: Upstreams) {
+    this.kept = Number(ex.req.headers['content-length'] ?? 0) <= REPLAY_LIMIT_BYTES ? [] : null;
     this.current = this.attempt(upstreams.selector.pick(ex.routes));
     ex.res.once('close', () => this.onClose());
   }
@@ -147,6 +155,8 @@ class Forwarding {
     if (attempt.bodyStarted || this.settled || this.current !== attempt) return;
     attempt.bodyStarted = true;
     const { req } = this.ex;
+    // A retry first replays what the failed attempt had consumed.
+    for (const chunk of this.kept ?? []) attempt.request.write(chunk);
     if (req.readableEnded) {
       attempt.request.end();
       return;
@@ -161,6 +171,7 @@ class Forwarding {
       return;
     }
     const { res } = this.ex;
+    attempt.responded = true;
     this.settled = true;
     this.status = incoming.statusCode ?? 502;
     res.writeHead(this.status, downstreamResponseHeaders(incoming.headers));
@@ -184,13 +195,17 @@ class Forwarding {
       this.fail(504, `Replica ${attempt.replica.replica} did not answer within ${this.upstreams.timeoutMs} ms.`);
       return;
     }
-    if (this.attempts < 2 && isReplayable(this.bytesIn, attempt.bodyStarted, req.readableEnded) && !res.destroyed) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A kept-alive connection the replica closed as it was reused (Node's documented race; a
+    // replica shutting down closes its idle connections): nothing was answered, and the body is
+    // kept, so the request goes once more on a fresh connection.
+    const resetOnReuse = code === 'ECONNRESET' && attempt.request.reusedSocket && !attempt.responded && this.kept !== null;
+    if (this.attempts < 2 && (isReplayable(this.bytesIn, attempt.bodyStarted, req.readableEnded) || resetOnReuse) && !res.destroyed) {
       req.unpipe(attempt.request);
       req.off('data', this.onData);
       this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
       return;
     }
-    const code = (error as NodeJS.ErrnoException).code;
     if (code && NOT_LISTENING.has(code)) {
       // The replica is gone (stopped, deleted, crashed): no replica is ready, which is a 503, and
       // the next request asks the control plane again.
@@ -203,11 +218,15 @@ class Forwarding {
 
   private attempt(replica: Replica): Attempt {
     this.attempts += 1;
-    return new Attempt(replica, this, this.upstreams, this.ex);
+    return new Attempt(replica, this, this.upstreams, this.ex, this.attempts > 1);
   }
 
   private readonly onData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
+    if (this.kept) {
+      if (this.bytesIn <= REPLAY_LIMIT_BYTES) this.kept.push(chunk);
+      else this.kept = null;
+    }
     if (this.bytesIn > this.upstreams.bodyLimit) this.fail(413, `Request body is larger than ${this.upstreams.bodyLimit} bytes, the data-plane limit.`);
   };
 
