@@ -50,32 +50,54 @@ const GROUP_EXPR: Record<Grouping['by'], string> = {
   workload: `toString(workload_id)`,
 };
 
+/** A stored reset as the SQL filter reads it: (workload, proton or '', window start, window end, resetAt), ms. */
+export type ResetTuple = [workloadId: string, protonId: string, windowStartMs: number, windowEndMs: number, resetAtMs: number];
+
+/** Stand-ins for an unbounded reset window, inside Int64 and beyond any DateTime64(3) value. */
+const UNBOUNDED_START = -9_000_000_000_000_000;
+const UNBOUNDED_END = 9_000_000_000_000_000;
+
 /**
- * The records a statistic may see, after dedup (FINAL keeps one row per record: the earliest
- * arrival) and after stats resets. WHERE runs after FINAL for non-key columns, so the reset test
- * on `arrived_at` sees the surviving row. Resets are read by a scalar subquery in the same query.
+ * The resets that can exclude a record of `sel`: same workload, proton unset or the selected one
+ * (any proton when none is selected), window overlapping the period. The others cannot match any
+ * selected record, so dropping them changes no result; with none left the query skips the filter.
  */
-function selectionSql(db: string): string {
+export function applicableResets(resets: ResetTuple[], sel: Selection): ResetTuple[] {
+  return resets.filter(
+    ([w, p, ws, we]) =>
+      sel.workloadIds.includes(w) &&
+      (p === '' || sel.protonId === undefined || p === sel.protonId) &&
+      ws < sel.period.endMs &&
+      we > sel.period.startMs,
+  );
+}
+
+/**
+ * The records a statistic may see. Dedup: FINAL keeps one row per record (the earliest
+ * arrival); it only merges where parts overlap, and a quiet partition is force-merged into one
+ * part (migration 004), which FINAL reads as is (`do_not_merge_across_partitions_select_final`
+ * is safe: all copies of a record share `started_at`, hence the partition). Resets: present
+ * only when `resets` is non-empty (the caller passes the applicable ones, usually none), so a
+ * workload without resets pays nothing for them. WHERE runs after FINAL for non-key columns,
+ * so the reset test on `arrived_at` sees the surviving row.
+ */
+function selectionWhere(withResets: boolean): string {
+  const resetFilter = withResets
+    ? `
+      AND NOT (arrived_at <= fromUnixTimestamp64Milli({max_reset_ms:Int64}, 'UTC') AND arrayExists(
+        (w, p, ws, we, at) -> w = workload_id AND (p = '' OR p = proton_id)
+          AND toUnixTimestamp64Milli(started_at) >= ws AND toUnixTimestamp64Milli(started_at) < we
+          AND toUnixTimestamp64Milli(arrived_at) <= at,
+        {r_workload:Array(String)}, {r_proton:Array(String)}, {r_start:Array(Int64)}, {r_end:Array(Int64)}, {r_at:Array(Int64)}))`
+    : '';
   return `
-    SELECT ${'{group}'} AS g, started_at, duration_ms, status
-    FROM ${db}.requests FINAL
     WHERE workload_id IN {workload_ids:Array(String)}
       AND started_at >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')
       AND started_at < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')
-      AND ({all_protons:UInt8} = 1 OR proton_id = {proton_id:String})
-      AND NOT arrayExists(
-        r -> r.1 = workload_id AND (r.2 = '' OR r.2 = proton_id)
-          AND toUnixTimestamp64Milli(started_at) >= r.3 AND toUnixTimestamp64Milli(started_at) < r.4
-          AND toUnixTimestamp64Milli(arrived_at) <= r.5,
-        (SELECT groupArray((
-            workload_id, proton_id,
-            ifNull(toUnixTimestamp64Milli(window_start), toInt64(-9000000000000000)),
-            ifNull(toUnixTimestamp64Milli(window_end), toInt64(9000000000000000)),
-            toUnixTimestamp64Milli(reset_at)))
-         FROM ${db}.stats_resets WHERE workload_id IN {workload_ids:Array(String)}))`;
+      AND ({all_protons:UInt8} = 1 OR proton_id = {proton_id:String})${resetFilter}`;
 }
 
-function baseParams(sel: Selection, grouping: Grouping): Record<string, unknown> {
+function baseParams(sel: Selection, grouping: Grouping, resets: ResetTuple[]): Record<string, unknown> {
   const params: Record<string, unknown> = {
     workload_ids: sel.workloadIds,
     start_ms: sel.period.startMs,
@@ -85,49 +107,77 @@ function baseParams(sel: Selection, grouping: Grouping): Record<string, unknown>
   };
   if (grouping.by === 'step') Object.assign(params, { g_origin: grouping.originMs, g_step: grouping.stepMs });
   if (grouping.by === 'bounds') params.g_bounds = grouping.bounds;
+  if (resets.length > 0) {
+    // Parallel arrays rather than an Array(Tuple): plain arrays bind the same on every connection.
+    Object.assign(params, {
+      r_workload: resets.map((r) => r[0]),
+      r_proton: resets.map((r) => r[1]),
+      r_start: resets.map((r) => r[2]),
+      r_end: resets.map((r) => r[3]),
+      r_at: resets.map((r) => r[4]),
+    });
+    params.max_reset_ms = Math.max(...resets.map((r) => r[4]));
+  }
   return params;
 }
 
-/** SQL of the per-group counts, error counts, quantile and latest start. */
-export function aggregateQuery(db: string, sel: Selection, grouping: Grouping, options: AggregateOptions): SqlQuery {
+/**
+ * Peak concurrency, exact, from start and end times (not sampled). A request is in flight on
+ * [start, start + duration): an end at t and a start at t do not overlap. `maxIntersections`
+ * sorts (point, ±1) pairs, so at equal points ends (−1) come before starts (+1): half-open
+ * intervals. A zero-length request is in flight at its start instant only: its end is the next
+ * Float64 after its start (bit pattern + 1; starts are ≥ 0), which sorts after every start at t
+ * and before anything later, and no start can fall on it (starts are whole milliseconds).
+ */
+const START_MS = 'toFloat64(toUnixTimestamp64Milli(started_at))';
+const PEAK_EXPR = `maxIntersections(${START_MS}, if(duration_ms > 0, ${START_MS} + duration_ms, reinterpretAsFloat64(reinterpretAsUInt64(${START_MS}) + 1)))`;
+
+/** Duplicates never span partitions (see selectionWhere), so FINAL need not merge across them. */
+const QUERY_SETTINGS = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
+
+/**
+ * SQL of the per-group counts, error counts, quantile, latest start and (when `peak`) peak
+ * concurrency: one pass over the selected rows.
+ */
+export function aggregateQuery(
+  db: string,
+  sel: Selection,
+  grouping: Grouping,
+  options: AggregateOptions & { peak?: boolean },
+  resets: ResetTuple[] = [],
+): SqlQuery {
   const quantile = options.quantile === undefined ? 'CAST(NULL AS Nullable(Float64))' : 'quantileExactInclusive({q:Float64})(duration_ms)';
+  const peak = options.peak ? PEAK_EXPR : 'toUInt64(0)';
   const query = `
-    SELECT g,
+    SELECT ${GROUP_EXPR[grouping.by]} AS g,
       count() AS total,
       countIf(duration_ms > {slow_ms:Float64}) AS slow,
       countIf(status >= 400 AND status < 500) AS user_errors,
       countIf(status >= 500 AND status < 600) AS server_errors,
       ${quantile} AS response_time,
-      toUnixTimestamp64Milli(max(started_at)) AS last_ms
-    FROM (${selectionSql(db).replace('{group}', GROUP_EXPR[grouping.by])})
-    GROUP BY g`;
-  const params = baseParams(sel, grouping);
+      toUnixTimestamp64Milli(max(started_at)) AS last_ms,
+      ${peak} AS peak
+    FROM ${db}.requests FINAL${selectionWhere(resets.length > 0)}
+    GROUP BY g
+    ${QUERY_SETTINGS}`;
+  const params = baseParams(sel, grouping, resets);
   params.slow_ms = options.slowMs ?? 0;
   if (options.quantile !== undefined) params.q = options.quantile;
   return { query, query_params: params };
 }
 
-/**
- * SQL of the peak concurrency per group, from start and end times (not sampled). A request is
- * in flight on [start, start + duration): an end at t and a start at t do not overlap. A request
- * of duration 0 is in flight at its start instant only. Sweep: +1 at each start, −1 at each
- * end, ordered by time and then ends of positive-length requests (k=0), starts (k=1), ends of
- * zero-length ones (k=2); the peak is the largest running sum.
- */
-export function peakQuery(db: string, sel: Selection, grouping: Grouping): SqlQuery {
-  const query = `
-    SELECT g, max(running) AS peak FROM (
-      SELECT g, sum(d) OVER (PARTITION BY g ORDER BY t, k ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
-      FROM (
-        SELECT g, ev.1 AS t, ev.2 AS k, sum(ev.3) AS d
-        FROM (${selectionSql(db).replace('{group}', GROUP_EXPR[grouping.by])})
-        ARRAY JOIN [
-          (toFloat64(toUnixTimestamp64Milli(started_at)), toUInt8(1), toInt64(1)),
-          (toUnixTimestamp64Milli(started_at) + duration_ms, if(duration_ms > 0, toUInt8(0), toUInt8(2)), toInt64(-1))
-        ] AS ev
-        GROUP BY g, t, k))
-    GROUP BY g`;
-  return { query, query_params: baseParams(sel, grouping) };
+/** SQL of the stored resets of the selected workloads (a small table keyed by workload). */
+export function resetsQuery(db: string, workloadIds: string[]): SqlQuery {
+  return {
+    query: `
+      SELECT workload_id, proton_id,
+        ifNull(toUnixTimestamp64Milli(window_start), toInt64(${UNBOUNDED_START})) AS ws,
+        ifNull(toUnixTimestamp64Milli(window_end), toInt64(${UNBOUNDED_END})) AS we,
+        toUnixTimestamp64Milli(reset_at) AS at
+      FROM ${db}.stats_resets
+      WHERE workload_id IN {workload_ids:Array(String)}`,
+    query_params: { workload_ids: workloadIds },
+  };
 }
 
 interface AggregateRow {
@@ -138,6 +188,7 @@ interface AggregateRow {
   server_errors: number | string;
   response_time: number | null;
   last_ms: number | string | null;
+  peak: number | string;
 }
 
 /** Reads statistics and records resets. Every value is a server-side parameter. */
@@ -151,7 +202,8 @@ export class StatsRepository {
   async aggregate(sel: Selection, grouping: Grouping, options: AggregateOptions & { peak?: boolean }): Promise<Map<string, Aggregate>> {
     const result = new Map<string, Aggregate>();
     if (sel.workloadIds.length === 0 || sel.period.endMs <= sel.period.startMs) return result;
-    const rows = await this.rows<AggregateRow>(aggregateQuery(this.db, sel, grouping, options));
+    const resets = applicableResets(await this.resets(sel.workloadIds), sel);
+    const rows = await this.rows<AggregateRow>(aggregateQuery(this.db, sel, grouping, options, resets));
     for (const r of rows) {
       result.set(r.g, {
         ...EMPTY_AGGREGATE,
@@ -161,16 +213,16 @@ export class StatsRepository {
         serverErrors: Number(r.server_errors),
         responseTime: r.response_time === null ? null : Number(r.response_time),
         lastMs: r.last_ms === null ? null : Number(r.last_ms),
+        peak: Number(r.peak),
       });
     }
-    if (options.peak) {
-      const peaks = await this.rows<{ g: string; peak: number | string }>(peakQuery(this.db, sel, grouping));
-      for (const p of peaks) {
-        const a = result.get(p.g);
-        if (a) a.peak = Number(p.peak);
-      }
-    }
     return result;
+  }
+
+  /** The stored resets of these workloads (usually none: one small indexed read). */
+  async resets(workloadIds: string[]): Promise<ResetTuple[]> {
+    const rows = await this.rows<{ workload_id: string; proton_id: string; ws: number | string; we: number | string; at: number | string }>(resetsQuery(this.db, workloadIds));
+    return rows.map((r) => [r.workload_id, r.proton_id, Number(r.ws), Number(r.we), Number(r.at)]);
   }
 
   async addReset(reset: ResetInput): Promise<void> {
