@@ -8,7 +8,7 @@
 //   KAFKA_BROKERS   ingest through this Kafka (e.g. after `source infra/env.sh`); unset = in-process bus
 //   BENCH_RUNS      timed runs per query (default 20)
 //   BENCH_DIR       chDB data dir (default: a fresh temp dir, deleted at the end)
-//   FLUSH_SIZE / FLUSH_INTERVAL_MS  passed to the service config
+//   FLUSH_SIZE / FLUSH_INTERVAL_MS / INGEST_CONCURRENCY  passed to the service config
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
@@ -31,7 +31,6 @@ const START = NOW - 7 * DAY;
 const HOT = 'a0a0a0a0a0a0a0a0a0a0a0a0'; // half of all records; the queried workload
 const COLD = Array.from({ length: 9 }, (_, i) => `b${i}`.padEnd(24, '0'));
 const CHUNK = 5_000;
-const MAX_LAG = 50_000;
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
@@ -80,7 +79,7 @@ async function time(fn) {
 
 async function main() {
   console.log(`telemetry bench: ${N.toLocaleString('en')} records over 7 days, chDB at ${DIR}, ${os.cpus().length} cores`);
-  const config = loadTelemetryConfig({ CHDB_PATH: DIR, INTERNAL_PORT: '0', FLUSH_SIZE: process.env.FLUSH_SIZE, FLUSH_INTERVAL_MS: process.env.FLUSH_INTERVAL_MS });
+  const config = loadTelemetryConfig({ CHDB_PATH: DIR, INTERNAL_PORT: '0', FLUSH_SIZE: process.env.FLUSH_SIZE, FLUSH_INTERVAL_MS: process.env.FLUSH_INTERVAL_MS, INGEST_CONCURRENCY: process.env.INGEST_CONCURRENCY });
   // KAFKA_BROKERS set: records travel through the real broker (Kafka → ClickHouse), else in process.
   const inner = process.env.KAFKA_BROKERS
     ? new KafkaBus({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'telemetry-bench', namespace: `bench_${Date.now().toString(36)}`, topics: [{ topic: Topics.requests, partitions: 6 }] })
@@ -94,23 +93,32 @@ async function main() {
     ping: () => inner.ping(),
     close: () => inner.close(),
   };
-  const service = await createTelemetryService({ bus, config, now: () => NOW });
-
-  // 1. End to end: publish → consumer → writer → ClickHouse, until every record is acknowledged.
+  // 1. Publish every record first (the producer is another process in production: here it must
+  // not share the service's event loop), then time the service draining the backlog:
+  // Kafka → consumer (zod validation) → batched writer → ClickHouse, until every record is
+  // acknowledged as durable. Record generation and publishing are timed apart.
   let genMs = 0;
-  const t0 = performance.now();
+  const p0 = performance.now();
+  const inflight = [];
   for (let i = 0; i < N; i += CHUNK) {
     const g = performance.now();
     const msgs = [];
     for (let j = i; j < Math.min(N, i + CHUNK); j++) { const r = record(j); msgs.push({ key: r.workloadId, value: r }); }
     genMs += performance.now() - g;
-    await bus.publish(Topics.requests, msgs);
-    while (i + CHUNK - acked > MAX_LAG) await new Promise((r) => setTimeout(r, 2));
+    inflight.push(bus.publish(Topics.requests, msgs));
+    if (inflight.length > 8) await inflight.shift();
   }
+  await Promise.all(inflight);
+  const publishMs = performance.now() - p0 - genMs;
+  console.log(`published ${N.toLocaleString('en')} records: ${Math.round(N / (publishMs / 1000)).toLocaleString('en')} records/s (generation excluded)`);
+  const service = await createTelemetryService({ bus, config, now: () => NOW });
+  // Timed from the end of boot (migrations, HTTP): what was acknowledged during boot is left out.
+  const t0 = performance.now();
+  const ackedAtBoot = acked;
   while (acked < N) await new Promise((r) => setTimeout(r, 2));
-  const e2eMs = performance.now() - t0 - genMs;
-  const e2eRate = N / (e2eMs / 1000);
-  console.log(`ingest end to end: ${Math.round(e2eRate).toLocaleString('en')} records/s (${(e2eMs / 1000).toFixed(1)} s, generation excluded)`);
+  const e2eMs = performance.now() - t0;
+  const e2eRate = (N - ackedAtBoot) / (e2eMs / 1000);
+  console.log(`ingest end to end: ${Math.round(e2eRate).toLocaleString('en')} records/s (${(e2eMs / 1000).toFixed(1)} s after boot, ${ackedAtBoot} acknowledged during boot)`);
 
   // 2. Plain bulk insert of the same rows into the same engine (own database, same schema).
   const client = createClickHouseClient({ ...config.clickhouse, database: 'bench_plain' });

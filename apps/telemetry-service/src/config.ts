@@ -35,6 +35,13 @@ const Schema = z
      * a changed value alters the table's TTL, which then also acts on lines already stored.
      */
     LOGS_TTL_DAYS: PositiveInt.max(3650).default(7),
+    /**
+     * Kafka partitions the request-record consumer handles at once (order holds within a
+     * partition). While one batch is being inserted the next ones are fetched and parsed, and
+     * they share the next insert (the writer's group commit): 1 leaves ClickHouse idle between
+     * fetches.
+     */
+    INGEST_CONCURRENCY: PositiveInt.max(64).default(4),
     /** Each batched writer (one per table) flushes when it holds this many rows... */
     FLUSH_SIZE: PositiveInt.default(10_000),
     /** ...or this long after its oldest row was buffered, whichever comes first. */
@@ -45,6 +52,7 @@ const Schema = z
     port: env.INTERNAL_PORT,
     kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, namespace: env.KAFKA_NAMESPACE } : undefined,
     groupId: env.KAFKA_GROUP_ID,
+    ingestConcurrency: env.INGEST_CONCURRENCY,
     logs: { groupId: env.KAFKA_LOGS_GROUP_ID, ttlDays: env.LOGS_TTL_DAYS },
     clickhouse: {
       url: env.CLICKHOUSE_URL,
