@@ -10,7 +10,7 @@ import {
   WorkloadIdParam,
 } from './stats-query.schema';
 import type { Grouping, Measure, StatsRepository } from './stats.repository';
-import { bucketCount, bucketsOf, isoPeriod, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
+import { bucketCount, bucketsOf, isoPeriod, isoUtc, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
 
 export interface StatsBody {
   period: { start: string; end: string };
@@ -95,8 +95,8 @@ export class StatsService {
       measures: METRIC_MEASURES[metricName],
     });
     // Each bound is formatted once: a bucket's end is the next one's start.
-    const iso = buckets.map((b) => new Date(b.startMs).toISOString());
-    iso.push(new Date(period.endMs).toISOString());
+    const iso = buckets.map((b) => isoUtc(b.startMs));
+    iso.push(isoUtc(period.endMs));
     return {
       metric: metricName,
       summary: { protonId: q.protonId ?? null, period: isoPeriod(period) },
