@@ -59,54 +59,46 @@ const GROUP_EXPR: Record<Grouping['by'], string> = {
   workload: `toString(workload_id)`,
 };
 
-/** A stored reset as the SQL filter reads it: (workload, proton or '', window start, window end, resetAt), ms. */
-export type ResetTuple = [workloadId: string, protonId: string, windowStartMs: number, windowEndMs: number, resetAtMs: number];
-
-/** Stand-ins for an unbounded reset window, inside Int64 and beyond any DateTime64(3) value. */
-const UNBOUNDED_START = -9_000_000_000_000_000;
-const UNBOUNDED_END = 9_000_000_000_000_000;
-
-/**
- * The resets that can exclude a record of `sel`: same workload, proton unset or the selected one
- * (any proton when none is selected), window overlapping the period. The others cannot match any
- * selected record, so dropping them changes no result; with none left the query skips the filter.
- */
-export function applicableResets(resets: ResetTuple[], sel: Selection): ResetTuple[] {
-  return resets.filter(
-    ([w, p, ws, we]) =>
-      sel.workloadIds.includes(w) &&
-      (p === '' || sel.protonId === undefined || p === sel.protonId) &&
-      ws < sel.period.endMs &&
-      we > sel.period.startMs,
-  );
-}
-
 /**
  * The records a statistic may see. Dedup: FINAL keeps one row per record (the earliest
  * arrival); it only merges where parts overlap, and a quiet partition is force-merged into one
  * part (migration 004), which FINAL reads as is (`do_not_merge_across_partitions_select_final`
- * is safe: all copies of a record share `started_at`, hence the partition). Resets: present
- * only when `resets` is non-empty (the caller passes the applicable ones, usually none), so a
- * workload without resets pays nothing for them. WHERE runs after FINAL for non-key columns,
- * so the reset test on `arrived_at` sees the surviving row.
+ * is safe: all copies of a record share `started_at`, hence the partition).
+ *
+ * Resets: a scalar subquery (run once, before the scan) collects the resets that can exclude a
+ * selected record: same workload, proton unset or the selected one (any, when none is
+ * selected), window overlapping the period. With none, `empty(resets)` is a constant true and
+ * the per-row test is never evaluated (short-circuit `OR`): a workload without a reset pays one
+ * small indexed read, in the same query. WHERE runs after FINAL for non-key columns, so the
+ * test on `arrived_at` sees the surviving row.
  */
-function selectionWhere(withResets: boolean): string {
-  const resetFilter = withResets
-    ? `
-      AND NOT (arrived_at <= fromUnixTimestamp64Milli({max_reset_ms:Int64}, 'UTC') AND arrayExists(
-        (w, p, ws, we, at) -> w = workload_id AND (p = '' OR p = proton_id)
-          AND toUnixTimestamp64Milli(started_at) >= ws AND toUnixTimestamp64Milli(started_at) < we
-          AND toUnixTimestamp64Milli(arrived_at) <= at,
-        {r_workload:Array(String)}, {r_proton:Array(String)}, {r_start:Array(Int64)}, {r_end:Array(Int64)}, {r_at:Array(Int64)}))`
-    : '';
+function resetsCte(db: string): string {
   return `
+    WITH (
+      SELECT groupArray((workload_id, proton_id,
+          ifNull(toUnixTimestamp64Milli(window_start), toInt64(-9000000000000000)),
+          ifNull(toUnixTimestamp64Milli(window_end), toInt64(9000000000000000)),
+          toUnixTimestamp64Milli(reset_at)))
+      FROM ${db}.stats_resets
+      WHERE workload_id IN {workload_ids:Array(String)}
+        AND ({all_protons:UInt8} = 1 OR proton_id = '' OR proton_id = {proton_id:String})
+        AND (window_start IS NULL OR window_start < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC'))
+        AND (window_end IS NULL OR window_end > fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC'))
+    ) AS resets`;
+}
+
+const SELECTION_WHERE = `
     WHERE workload_id IN {workload_ids:Array(String)}
       AND started_at >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')
       AND started_at < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')
-      AND ({all_protons:UInt8} = 1 OR proton_id = {proton_id:String})${resetFilter}`;
-}
+      AND ({all_protons:UInt8} = 1 OR proton_id = {proton_id:String})
+      AND (empty(resets) OR NOT arrayExists(
+        r -> r.1 = workload_id AND (r.2 = '' OR r.2 = proton_id)
+          AND toUnixTimestamp64Milli(started_at) >= r.3 AND toUnixTimestamp64Milli(started_at) < r.4
+          AND toUnixTimestamp64Milli(arrived_at) <= r.5,
+        resets))`;
 
-function baseParams(sel: Selection, grouping: Grouping, resets: ResetTuple[]): Record<string, unknown> {
+function baseParams(sel: Selection, grouping: Grouping): Record<string, unknown> {
   const params: Record<string, unknown> = {
     workload_ids: sel.workloadIds,
     start_ms: sel.period.startMs,
@@ -116,17 +108,6 @@ function baseParams(sel: Selection, grouping: Grouping, resets: ResetTuple[]): R
   };
   if (grouping.by === 'step') Object.assign(params, { g_origin: grouping.originMs, g_step: grouping.stepMs });
   if (grouping.by === 'bounds') params.g_bounds = grouping.bounds;
-  if (resets.length > 0) {
-    // Parallel arrays rather than an Array(Tuple): plain arrays bind the same on every connection.
-    Object.assign(params, {
-      r_workload: resets.map((r) => r[0]),
-      r_proton: resets.map((r) => r[1]),
-      r_start: resets.map((r) => r[2]),
-      r_end: resets.map((r) => r[3]),
-      r_at: resets.map((r) => r[4]),
-    });
-    params.max_reset_ms = Math.max(...resets.map((r) => r[4]));
-  }
   return params;
 }
 
@@ -154,31 +135,17 @@ const MEASURE_SQL: Record<Measure, string> = {
 };
 
 /** SQL of the per-group count and the requested measures: one pass over the selected rows. */
-export function aggregateQuery(db: string, sel: Selection, grouping: Grouping, options: AggregateOptions, resets: ResetTuple[] = []): SqlQuery {
+export function aggregateQuery(db: string, sel: Selection, grouping: Grouping, options: AggregateOptions): SqlQuery {
   const measures = (options.measures ?? ALL_MEASURES).filter((m) => m !== 'quantile' || options.quantile !== undefined);
-  const query = `
+  const query = `${resetsCte(db)}
     SELECT ${GROUP_EXPR[grouping.by]} AS g, count() AS total${measures.map((m) => `, ${MEASURE_SQL[m]}`).join('')}
-    FROM ${db}.requests FINAL${selectionWhere(resets.length > 0)}
+    FROM ${db}.requests FINAL${SELECTION_WHERE}
     GROUP BY g
     ${QUERY_SETTINGS}`;
-  const params = baseParams(sel, grouping, resets);
+  const params = baseParams(sel, grouping);
   if (measures.includes('slow')) params.slow_ms = options.slowMs ?? 0;
   if (measures.includes('quantile')) params.q = options.quantile;
   return { query, query_params: params };
-}
-
-/** SQL of the stored resets of the selected workloads (a small table keyed by workload). */
-export function resetsQuery(db: string, workloadIds: string[]): SqlQuery {
-  return {
-    query: `
-      SELECT workload_id, proton_id,
-        ifNull(toUnixTimestamp64Milli(window_start), toInt64(${UNBOUNDED_START})) AS ws,
-        ifNull(toUnixTimestamp64Milli(window_end), toInt64(${UNBOUNDED_END})) AS we,
-        toUnixTimestamp64Milli(reset_at) AS at
-      FROM ${db}.stats_resets
-      WHERE workload_id IN {workload_ids:Array(String)}`,
-    query_params: { workload_ids: workloadIds },
-  };
 }
 
 /** An aggregate answer by column (`JSONColumns`): one array per selected column. */
@@ -208,8 +175,7 @@ export class StatsRepository {
   async aggregate(sel: Selection, grouping: Grouping, options: AggregateOptions): Promise<Map<string, Aggregate>> {
     const result = new Map<string, Aggregate>();
     if (sel.workloadIds.length === 0 || sel.period.endMs <= sel.period.startMs) return result;
-    const resets = applicableResets(await this.resets(sel.workloadIds), sel);
-    const c = await this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options, resets));
+    const c = await this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options));
     for (let i = 0; i < (c.g?.length ?? 0); i++) {
       const g = c.g as AggregateColumns['g'];
       const total = c.total as AggregateColumns['total'];
@@ -224,12 +190,6 @@ export class StatsRepository {
       });
     }
     return result;
-  }
-
-  /** The stored resets of these workloads (usually none: one small indexed read). */
-  async resets(workloadIds: string[]): Promise<ResetTuple[]> {
-    const rows = await this.rows<{ workload_id: string; proton_id: string; ws: number | string; we: number | string; at: number | string }>(resetsQuery(this.db, workloadIds));
-    return rows.map((r) => [r.workload_id, r.proton_id, Number(r.ws), Number(r.we), Number(r.at)]);
   }
 
   async addReset(reset: ResetInput): Promise<void> {
@@ -250,12 +210,6 @@ export class StatsRepository {
 
   async ping(): Promise<boolean> {
     return (await this.client.ping()).success;
-  }
-
-  /** `JSON` format: one parse of the whole answer. */
-  private async rows<T>(q: SqlQuery): Promise<T[]> {
-    const result = await this.client.query({ query: q.query, query_params: q.query_params, format: 'JSON' });
-    return (await result.json<T>()).data;
   }
 
   /**
