@@ -27,6 +27,9 @@ export const TelemetryEnvironment = z.object({
   DATA_DIR: z.string().min(1).default('./.data').describe('Parent of the default CHDB_PATH (embedded ClickHouse only).'),
   CHDB_PATH: z.string().min(1).optional().describe('chDB data directory; default `<DATA_DIR>/clickhouse`. One per process (libchdb binds one). Unused with CLICKHOUSE_URL.'),
   LOGS_TTL_DAYS: PositiveInt.max(3650).default(7).describe('Replica logs are kept this many days after their timestamp (table TTL). Applied at boot: a changed value also acts on lines already stored.'),
+  INGEST_CONCURRENCY: PositiveInt.max(64)
+    .default(4)
+    .describe('Kafka partitions the request-record consumer handles at once (order holds within a partition); while one batch is inserted the next ones are fetched and share the next insert. 1 leaves ClickHouse idle between fetches.'),
   FLUSH_SIZE: PositiveInt.default(10_000).describe('Each batched writer (one per table) flushes when it holds this many rows...'),
   FLUSH_INTERVAL_MS: PositiveInt.default(1_000).describe('...or this long after its oldest row was buffered, whichever comes first (ms).'),
 });
@@ -37,6 +40,7 @@ const Schema = TelemetryEnvironment
     port: env.INTERNAL_PORT,
     kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, namespace: env.KAFKA_NAMESPACE } : undefined,
     groupId: env.KAFKA_GROUP_ID,
+    ingestConcurrency: env.INGEST_CONCURRENCY,
     logs: { groupId: env.KAFKA_LOGS_GROUP_ID, ttlDays: env.LOGS_TTL_DAYS },
     clickhouse: {
       url: env.CLICKHOUSE_URL,

@@ -90,7 +90,7 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
     await app.listen(config.port, config.host);
     const { port } = app.getHttpServer().address() as AddressInfo;
     const log = (level: 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : logger.warn(message));
-    consumer = new RequestRecordConsumer(bus, writer, { groupId: config.groupId, now, log });
+    consumer = new RequestRecordConsumer(bus, writer, { groupId: config.groupId, concurrency: config.ingestConcurrency, now, log });
     logConsumer = new LogBatchConsumer(bus, logWriter, { groupId: config.logs.groupId, log });
     await consumer.start();
     await logConsumer.start();

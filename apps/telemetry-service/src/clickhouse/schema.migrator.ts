@@ -30,5 +30,6 @@ export async function migrate(client: ClickHouseClient, db: string, migrations: 
 
 /** Epoch ms → `YYYY-MM-DD hh:mm:ss.sss`, the text form a `DateTime64(3, 'UTC')` column parses as UTC. */
 export function formatDateTime64(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }

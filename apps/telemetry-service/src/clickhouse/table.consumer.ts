@@ -6,6 +6,8 @@ export type ParsedMessage<Row> = { ok: true; rows: Row[] } | { ok: false; reason
 
 export interface TableConsumerOptions {
   groupId: string;
+  /** Partitions handled at once (Kafka; default 1). */
+  concurrency?: number;
   log?: (level: 'warn' | 'error', message: string) => void;
 }
 
@@ -43,6 +45,7 @@ export abstract class TableConsumer<Row> {
       groupId: this.options.groupId,
       // A first deployment must not lose what was published before it.
       fromBeginning: true,
+      concurrency: this.options.concurrency,
       deadLetterTopic: this.topics.deadLetterTopic,
       handleBatch: (messages) => this.handleBatch(messages),
     });

@@ -68,9 +68,9 @@ afterAll(async () => {
 it('migrations are tracked and idempotent', async () => {
   expect(await migrate(client, DB)).toEqual([]);
   const rs = await client.query({ query: `SELECT id FROM ${DB}.schema_migrations FINAL ORDER BY id`, format: 'JSONEachRow' });
-  expect((await rs.json<{ id: string }>()).map((r) => r.id)).toEqual(['001-requests', '002-stats-resets', '003-logs']);
+  expect((await rs.json<{ id: string }>()).map((r) => r.id)).toEqual(['001-requests', '002-stats-resets', '003-logs', '004-requests-settle']);
   await client.command({ query: `DROP DATABASE IF EXISTS ingestion_fresh` });
-  expect(await migrate(client, 'ingestion_fresh')).toEqual(['001-requests', '002-stats-resets', '003-logs']);
+  expect(await migrate(client, 'ingestion_fresh')).toEqual(['001-requests', '002-stats-resets', '003-logs', '004-requests-settle']);
   expect(await migrate(client, 'ingestion_fresh')).toEqual([]);
 });
 

@@ -21,6 +21,13 @@ export interface RequestRow {
 const MIN_MS = Date.UTC(1970, 0, 1);
 const MAX_MS = Date.UTC(2262, 0, 1);
 
+/** One-entry cache: every record of a batch shares its arrival time, formatted once. */
+let arrivedCache = { ms: Number.NaN, text: '' };
+function formatArrived(ms: number): string {
+  if (arrivedCache.ms !== ms) arrivedCache = { ms, text: formatDateTime64(ms) };
+  return arrivedCache.text;
+}
+
 export type ParsedRecord = { ok: true; row: RequestRow } | { ok: false; reason: string };
 
 /**
@@ -52,7 +59,7 @@ export function parseRequestRecord(value: unknown, arrivedAtMs: number): ParsedR
       duration_ms: r.durationMs,
       bytes_in: r.bytesIn,
       bytes_out: r.bytesOut,
-      arrived_at: formatDateTime64(arrivedAtMs),
+      arrived_at: formatArrived(arrivedAtMs),
     },
   };
 }

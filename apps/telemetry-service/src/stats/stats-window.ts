@@ -90,6 +90,25 @@ export function bucketsOf(p: Period, resolution: Resolution): Period[] {
   return buckets;
 }
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+let dayCache = { day: Number.NaN, text: '' };
+
+/**
+ * `new Date(ms).toISOString()` for 1970..2261, several times faster: a PT1M series formats
+ * 10 081 bounds, and toISOString was the largest cost of the answer. The date part is
+ * recomputed only when the day changes.
+ */
+export function isoUtc(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== dayCache.day) dayCache = { day, text: new Date(day * DAY_MS).toISOString().slice(0, 10) };
+  const t = ms - day * DAY_MS;
+  const h = Math.floor(t / 3_600_000);
+  const m = Math.floor((t % 3_600_000) / 60_000);
+  const sec = Math.floor((t % 60_000) / 1000);
+  return `${dayCache.text}T${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(t % 1000)}Z`;
+}
+
 export function isoPeriod(p: Period): { start: string; end: string } {
   return { start: new Date(p.startMs).toISOString(), end: new Date(p.endMs).toISOString() };
 }

@@ -1,6 +1,6 @@
 import { domainError, isDomainError, type DomainError } from '@wcp/contracts';
 import { parseInput } from '../http/parse-input';
-import { bucketValue, EMPTY_AGGREGATE, isMetricName, METRIC_NAMES, periodMetrics, trend, type Aggregate, type PeriodMetrics } from './stats-metrics';
+import { bucketValue, EMPTY_AGGREGATE, isMetricName, METRIC_NAMES, periodMetrics, trend, type Aggregate, type MetricName, type PeriodMetrics } from './stats-metrics';
 import {
   RequestStatsBody,
   ResetBody,
@@ -9,8 +9,8 @@ import {
   SummaryBody,
   WorkloadIdParam,
 } from './stats-query.schema';
-import type { Grouping, StatsRepository } from './stats.repository';
-import { bucketCount, bucketsOf, isoPeriod, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
+import type { Grouping, Measure, StatsRepository } from './stats.repository';
+import { bucketCount, bucketsOf, isoPeriod, isoUtc, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
 
 export interface StatsBody {
   period: { start: string; end: string };
@@ -39,6 +39,16 @@ export interface RequestStats {
   lastRequestAt: string | null;
 }
 
+/** What each series needs besides the count (bucketValue reads nothing else). */
+const METRIC_MEASURES: Record<MetricName, readonly Measure[]> = {
+  totalRequests: [],
+  requestsPerMinute: [],
+  requestsOverN: ['slow'],
+  concurrentRequests: ['peak'],
+  responseTime: ['quantile'],
+  totalErrorRate: ['errors'],
+};
+
 /**
  * The statistics of spec/API.md §4, served to the gateway. Inputs arrive unparsed; refusals are
  * returned as DomainError values (validation / bad_request / not_found).
@@ -59,7 +69,6 @@ export class StatsService {
     const groups = await this.repository.aggregate({ workloadIds: [id], protonId: q.protonId, period }, { by: 'all' }, {
       quantile: q.responseTimeQuantile,
       slowMs: q.slowRequestsThreshold,
-      peak: true,
     });
     return { period: isoPeriod(period), metrics: periodMetrics(groups.get('0') ?? EMPTY_AGGREGATE, period) };
   }
@@ -81,14 +90,17 @@ export class StatsService {
     const step = stepMs(q.resolution);
     const grouping: Grouping = step !== null ? { by: 'step', originMs: period.startMs, stepMs: step } : { by: 'bounds', bounds: buckets.map((b) => b.startMs) };
     const groups = await this.repository.aggregate({ workloadIds: [id], protonId: q.protonId, period }, grouping, {
-      quantile: metricName === 'responseTime' ? q.responseTimeQuantile : undefined,
+      quantile: q.responseTimeQuantile,
       slowMs: q.slowRequestsThreshold,
-      peak: metricName === 'concurrentRequests',
+      measures: METRIC_MEASURES[metricName],
     });
+    // Each bound is formatted once: a bucket's end is the next one's start.
+    const iso = buckets.map((b) => isoUtc(b.startMs));
+    iso.push(isoUtc(period.endMs));
     return {
       metric: metricName,
       summary: { protonId: q.protonId ?? null, period: isoPeriod(period) },
-      buckets: buckets.map((b, i) => ({ period: isoPeriod(b), value: bucketValue(metricName, groups.get(String(i)) ?? EMPTY_AGGREGATE, b) })),
+      buckets: buckets.map((b, i) => ({ period: { start: iso[i], end: iso[i + 1] }, value: bucketValue(metricName, groups.get(String(i)) ?? EMPTY_AGGREGATE, b) })),
     };
   }
 
@@ -117,7 +129,7 @@ export class StatsService {
     const groups = await this.repository.aggregate(
       { workloadIds: b.workloadIds, period: { startMs: previous.startMs, endMs: period.endMs } },
       { by: 'bounds', bounds: [previous.startMs, period.startMs] },
-      { quantile: b.responseTimeQuantile, peak: true },
+      { quantile: b.responseTimeQuantile, measures: ['errors', 'quantile', 'peak'] },
     );
     const prev = groups.get('0') ?? EMPTY_AGGREGATE;
     const cur = groups.get('1') ?? EMPTY_AGGREGATE;
@@ -138,7 +150,7 @@ export class StatsService {
     const b = parseInput(RequestStatsBody, rawBody, 'body');
     if (isDomainError(b)) return b;
     const period = resolvePeriod(undefined, undefined, this.now()) as Period;
-    const groups = await this.repository.aggregate({ workloadIds: b.workloadIds, period }, { by: 'workload' }, { quantile: 0.5, peak: true });
+    const groups = await this.repository.aggregate({ workloadIds: b.workloadIds, period }, { by: 'workload' }, { quantile: 0.5 });
     const out: Record<string, RequestStats> = {};
     for (const id of b.workloadIds) {
       const a = groups.get(id) ?? EMPTY_AGGREGATE;
