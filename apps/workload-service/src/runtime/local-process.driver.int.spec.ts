@@ -233,6 +233,8 @@ describe('LocalProcessDriver', () => {
     const [pid] = recordedPids(stateDir, s.protonId);
     expect((await errored).reason).toMatch(/did not become ready within 1\.5 s \(last probe: readiness GET \/healthz → 503\)/);
     expect(await waitForExit(pid, 3000)).toBe(true);
+    // The process is gone; the driver records its exit on its next turn of the event loop (late under load).
+    for (let i = 0; i < 60 && driver.snapshot(s.protonId)?.replicas[0].containers[0].status !== 'terminated'; i++) await new Promise((r) => setTimeout(r, 50));
     const snap = driver.snapshot(s.protonId);
     expect(snap?.overallStatus.state).toBe('errored');
     expect(snap?.replicas[0]).toMatchObject({ status: 'failed' });
