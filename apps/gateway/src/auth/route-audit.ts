@@ -4,14 +4,15 @@ import type { FastifyInstance } from 'fastify';
 /**
  * Collects every route the router registers, from Nest controllers and from plain Fastify
  * plugins alike (the data plane), so the gateway can refuse to serve one that `ROUTE_POLICY`
- * does not cover. Install before any route is registered.
+ * does not cover, and can tell a path it does not serve (404) from a method a path does not
+ * serve (405 with `Allow`). Install before any route is registered.
  */
 export class RouteAudit {
-  private readonly routes: Array<{ method: string; url: string }> = [];
+  private readonly routes: Array<{ method: string; url: string; pattern: RegExp }> = [];
 
   constructor(fastify: FastifyInstance) {
     fastify.addHook('onRoute', (route) => {
-      for (const method of Array.isArray(route.method) ? route.method : [route.method]) this.routes.push({ method, url: route.url });
+      for (const method of Array.isArray(route.method) ? route.method : [route.method]) this.routes.push({ method, url: route.url, pattern: patternOf(route.url) });
     });
   }
 
@@ -19,4 +20,20 @@ export class RouteAudit {
   unpoliced(): string[] {
     return this.routes.filter((r) => policyFor(r.method, r.url) === null).map((r) => `${r.method} ${r.url}`);
   }
+
+  /** The methods some route serves on this concrete path (query ignored), sorted; empty when none does. */
+  allowedMethods(url: string): string[] {
+    const path = url.split('?', 1)[0];
+    return [...new Set(this.routes.filter((r) => r.pattern.test(path)).map((r) => r.method))].sort();
+  }
+}
+
+/** A route URL as the router matches it: `:param` is one segment, `*` the rest; a trailing slash is ignored (ignoreTrailingSlash). */
+function patternOf(url: string): RegExp {
+  const body = url
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${body}/?$`);
 }

@@ -54,6 +54,9 @@ export const QueryInt = (min: number, max: number, fallback: number) =>
 
 export const Paging = { offset: QueryInt(0, Number.MAX_SAFE_INTEGER, 0), limit: QueryInt(1, 100, 10) };
 
+/** A list route's query when it takes nothing but paging. */
+export const PagingQuery = z.strictObject(Paging);
+
 export const QueryBool = z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.enum(['true', 'false']).optional()).transform((v) => v === 'true');
 
 /** Action routes (`POST …/resume`, `POST …/promote`) take no body; `{}` is accepted too, anything else is 422. */
