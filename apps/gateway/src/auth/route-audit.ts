@@ -24,7 +24,11 @@ export class RouteAudit {
   /** The methods some route serves on this concrete path (query ignored), sorted; empty when none does. */
   allowedMethods(url: string): string[] {
     const path = url.split('?', 1)[0];
-    return [...new Set(this.routes.filter((r) => r.pattern.test(path)).map((r) => r.method))].sort();
+    const matching = this.routes.filter((r) => r.pattern.test(path));
+    // The router prefers a static segment to a parameter (`/workloads/stats` over `/workloads/:id`): so does Allow.
+    const params = (u: string) => (u.match(/[:*]/g) ?? []).length;
+    const fewest = Math.min(...matching.map((r) => params(r.url)));
+    return [...new Set(matching.filter((r) => params(r.url) === fewest).map((r) => r.method))].sort();
   }
 }
 

@@ -49,8 +49,12 @@ export const QueryArray = QueryArrayOf(z.string().max(256));
 /** A single-valued query parameter: the last one wins when repeated. */
 export const QueryString = (max: number) => z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.string().max(max).optional());
 
+/** An empty value (`?offset=`) is not 0: it is refused, as any other non-number. */
 export const QueryInt = (min: number, max: number, fallback: number) =>
-  z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.coerce.number().int().min(min).max(max).default(fallback));
+  z.preprocess((v) => {
+    const value = Array.isArray(v) ? v[v.length - 1] : v;
+    return typeof value === 'string' && value.trim() === '' ? Number.NaN : value;
+  }, z.coerce.number().int().min(min).max(max).default(fallback));
 
 export const Paging = { offset: QueryInt(0, Number.MAX_SAFE_INTEGER, 0), limit: QueryInt(1, 100, 10) };
 
