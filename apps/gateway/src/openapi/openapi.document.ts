@@ -322,7 +322,8 @@ function dataPlane(withPath: boolean): Json {
   const parameters = [
     pathId('workloadId', 'The workload to invoke.'),
     ...(withPath ? [{ name: 'path', in: 'path', required: true, description: 'The path at the replica (deeper paths are forwarded too).', schema: { type: 'string', pattern: '^[A-Za-z0-9._~-]+$' } }] : []),
-    { name: 'protonId', in: 'query', required: false, description: 'Send to this proton (e.g. a candidate) instead of the active one; other query parameters go to the replica as they are.', schema: ID },
+    // Any text: the data plane forwards the query as it is, and a protonId naming no proton of the workload is a 404.
+    { name: 'protonId', in: 'query', required: false, description: 'Send to this proton (e.g. a candidate) instead of the active one; other query parameters go to the replica as they are.', schema: { type: 'string' } },
   ];
   return Object.fromEntries(
     methods.map((method) => [
