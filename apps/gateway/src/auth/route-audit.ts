@@ -14,6 +14,23 @@ export class RouteAudit {
     fastify.addHook('onRoute', (route) => {
       for (const method of Array.isArray(route.method) ? route.method : [route.method]) this.routes.push({ method, url: route.url, pattern: patternOf(route.url) });
     });
+    // The router looks a method up in that method's routes only: PATCH /workloads/stats reaches
+    // PATCH /workloads/:id with id "stats" (a 404 from the service). The path names the stats
+    // resource, which does not serve PATCH: 405, before authentication like the router's own misses.
+    fastify.addHook('onRequest', async (request, reply) => {
+      const allow = this.misrouted(request.method, request.url, request.routeOptions.url);
+      if (allow) await reply.code(405).header('allow', allow.join(', ')).send({ detail: `${request.method} is not served on this path; it serves ${allow.join(', ')}.` });
+    });
+  }
+
+  /**
+   * The Allow list when the router matched `routeUrl` for this method although a more specific
+   * route (fewer parameters) serves the path under other methods only; null when the match stands.
+   */
+  misrouted(method: string, url: string, routeUrl: string | undefined): string[] | null {
+    if (routeUrl === undefined || !/[:*]/.test(routeUrl)) return null;
+    const allow = this.allowedMethods(url);
+    return allow.length > 0 && !allow.includes(method) ? allow : null;
   }
 
   /** `METHOD path` of every registered route without a rule; empty when all are policed. */

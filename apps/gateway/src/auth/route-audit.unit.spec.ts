@@ -19,6 +19,14 @@ describe('RouteAudit.allowedMethods (405 with Allow)', () => {
     expect(audit.allowedMethods('/api/v2/endpoints/workloads/65f0c0ffee0000000000a001/a/b')).toEqual(expect.arrayContaining(['DELETE', 'GET', 'POST', 'PUT']));
   });
 
+  it('answers 405 when the router falls back to a parameter route for a path a static route serves', async () => {
+    const patch = await fastify.inject({ method: 'PATCH', url: '/api/v2/workloads/stats' });
+    expect(patch.statusCode).toBe(405);
+    expect(patch.headers.allow).toBe('GET, HEAD');
+    expect((await fastify.inject({ method: 'PATCH', url: '/api/v2/workloads/65f0c0ffee0000000000a001' })).statusCode).toBe(200);
+    expect((await fastify.inject({ method: 'PATCH', url: '/api/v2/endpoints/workloads/65f0c0ffee0000000000a001/stats' })).statusCode).toBe(200);
+  });
+
   it('is empty for a path no route serves (a 404)', () => {
     expect(audit.allowedMethods('/api/v2/nothing')).toEqual([]);
   });
