@@ -14,7 +14,7 @@ PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{
 BASE="http://127.0.0.1:$PORT"
 REPORT="$DATA_DIR/report"
 LOG="$DATA_DIR/system.log"
-# The whole schemathesis output is kept (git-ignored) for reading the failures.
+# The whole schemathesis output and the system's log are kept (git-ignored) for reading the failures.
 mkdir -p "$ROOT/.test-results"
 OUT="$ROOT/.test-results/contract-fuzz.out"
 
@@ -22,7 +22,7 @@ OUT="$ROOT/.test-results/contract-fuzz.out"
 PORT=$PORT DATA_DIR=$DATA_DIR BOOTSTRAP_API_TOKEN=$TOKEN TZ=UTC RATE_LIMIT_PER_MINUTE=0 MAX_ACTIVE_WORKLOADS_PER_OWNER=3 \
   COMMAND_TIMEOUT_MS=15000 node apps/embedded/dist/main.js >"$LOG" 2>&1 &
 SYSTEM=$!
-stop() { kill -TERM "$SYSTEM" 2>/dev/null && wait "$SYSTEM" 2>/dev/null; rm -rf "$DATA_DIR"; }
+stop() { kill -TERM "$SYSTEM" 2>/dev/null && wait "$SYSTEM" 2>/dev/null; cp "$LOG" "$ROOT/.test-results/contract-fuzz.system.log" 2>/dev/null; rm -rf "$DATA_DIR"; }
 trap stop EXIT
 for _ in $(seq 1 120); do
   curl -fs "$BASE/api/v2/health" >/dev/null 2>&1 && break

@@ -83,7 +83,9 @@ function query(s: z.ZodObject, descriptions: Record<string, string> = {}): Json[
     const json = schema(field as z.ZodType);
     const param: Json = { name, in: 'query', required: false, schema: json };
     if (json.type === 'array') Object.assign(param, { style: 'form', explode: true });
-    if (descriptions[name]) param.description = descriptions[name];
+    const comma = json.type === 'array' ? 'Repeat the key, or give one comma-separated value; every item must be valid (an empty item is refused).' : undefined;
+    const description = [descriptions[name], comma].filter(Boolean).join(' ');
+    if (description) param.description = description;
     return param;
   });
 }
@@ -321,7 +323,7 @@ function dataPlane(withPath: boolean): Json {
   const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
   const parameters = [
     pathId('workloadId', 'The workload to invoke.'),
-    ...(withPath ? [{ name: 'path', in: 'path', required: true, description: 'The path at the replica (deeper paths are forwarded too).', schema: { type: 'string', pattern: '^[A-Za-z0-9._~-]+$' } }] : []),
+    ...(withPath ? [{ name: 'path', in: 'path', required: true, description: 'The path at the replica, forwarded as it is (any text; deeper paths are forwarded too).', schema: { type: 'string', minLength: 1 } }] : []),
     // Any text: the data plane forwards the query as it is, and a protonId naming no proton of the workload is a 404.
     { name: 'protonId', in: 'query', required: false, description: 'Send to this proton (e.g. a candidate) instead of the active one; other query parameters go to the replica as they are.', schema: { type: 'string' } },
   ];
@@ -498,7 +500,8 @@ export function openApiDocument(): Json {
     '/otel/workload/{id}/logs': {
       get: read('listLogs', 'Replica logs (stdout/stderr), newest first', listOk('LogEntry'), {
         params: [...W, ...query(LogsQuery, { level: 'minimum severity, case-insensitive (`warn` = `warning`)', startTime: 'inclusive', endTime: 'exclusive' })],
-        codes: ['403', '404'],
+        codes: ['400', '403', '404'],
+        extra: { description: '400 when startTime is after endTime.' },
       }),
     },
     '/endpoints/workloads/{workloadId}': dataPlane(false) as Record<string, Operation>,

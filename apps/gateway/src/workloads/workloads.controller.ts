@@ -30,12 +30,12 @@ export const WorkloadFilters = {
   search: QueryString(100),
   status: QueryArrayOf(z.enum(WORKLOAD_STATUSES)),
   importance: QueryArrayOf(z.enum(IMPORTANCES)),
-  ids: QueryArrayOf(z.string().max(64)),
+  ids: QueryArrayOf(z.string().min(1).max(64)),
   createdBy: QueryString(128),
   artifactId: QueryString(64),
   artifactStatus: QueryArrayOf(z.enum(['draft', 'locked'])),
-  tagKeys: QueryArrayOf(z.string().max(128)),
-  tagValues: QueryArrayOf(z.string().max(256)),
+  tagKeys: QueryArrayOf(z.string().min(1).max(128)),
+  tagValues: QueryArrayOf(z.string().min(1).max(256)),
 };
 
 export const WorkloadListQuery = z.strictObject({
