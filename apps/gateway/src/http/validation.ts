@@ -45,6 +45,9 @@ export const NoQuery = z.strictObject({});
 export const QueryArrayOf = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(','))), z.array(item).optional());
 
+/** A text item of an array query parameter: non-empty, and no comma, since a comma separates items. */
+export const QueryItem = (max: number) => z.string().max(max).regex(/^[^,]+$/, 'must be non-empty and without a comma (a comma separates items)');
+
 /** A single-valued query parameter: the last one wins when repeated. */
 export const QueryString = (max: number) => z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.string().max(max).optional());
 

@@ -20,7 +20,7 @@ import { REPLICA_ROUTER, ReplicaRouter } from '../data-plane/replica-router';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
 import { withAbsoluteEndpoint } from '../http/public-url';
-import { NoQuery, Paging, QueryArrayOf, QueryBool, QueryString, parseOr422 } from '../http/validation';
+import { NoQuery, Paging, QueryArrayOf, QueryBool, QueryItem, QueryString, parseOr422 } from '../http/validation';
 import { StatsEnricher } from './stats.enricher';
 
 const ORDER_FIELDS = ['name', 'createdAt', 'updatedAt', 'status', 'importance'] as const;
@@ -30,12 +30,12 @@ export const WorkloadFilters = {
   search: QueryString(100),
   status: QueryArrayOf(z.enum(WORKLOAD_STATUSES)),
   importance: QueryArrayOf(z.enum(IMPORTANCES)),
-  ids: QueryArrayOf(z.string().min(1).max(64)),
+  ids: QueryArrayOf(QueryItem(64)),
   createdBy: QueryString(128),
   artifactId: QueryString(64),
   artifactStatus: QueryArrayOf(z.enum(['draft', 'locked'])),
-  tagKeys: QueryArrayOf(z.string().min(1).max(128)),
-  tagValues: QueryArrayOf(z.string().min(1).max(256)),
+  tagKeys: QueryArrayOf(QueryItem(128)),
+  tagValues: QueryArrayOf(QueryItem(256)),
 };
 
 export const WorkloadListQuery = z.strictObject({
