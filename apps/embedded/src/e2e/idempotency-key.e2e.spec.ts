@@ -1,20 +1,24 @@
 import { ApiClient } from '@wcp/testing';
 import { createUser, TestUser } from './api.helpers';
-import { echoArtifact, startEmbeddedSystem, System } from './system.harness';
+import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
 
 /**
  * API.md §1 over HTTP: `Idempotency-Key` (the same request replays the first answer and applies
  * nothing twice; the key with another method, path or body is a 422 with a `detail`; keys are
  * scoped to the caller) and 405 with `Allow` for a method a path does not serve, before
- * authentication. Artifacts are the commands used: creating one deploys nothing.
+ * authentication. Artifacts are the commands used: creating one deploys nothing. Distributed,
+ * a second gateway sees the key the first one claimed (the claim is in the workload service).
  */
-describe('Idempotency-Key and 405 — embedded', () => {
+describe.each([
+  ['embedded', () => startEmbeddedSystem()],
+  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem()],
+])('Idempotency-Key and 405 — %s', (mode, start) => {
   let system: System;
   let api: ApiClient;
   let alice: TestUser;
 
   beforeAll(async () => {
-    system = await startEmbeddedSystem();
+    system = await start();
     api = system.api;
     alice = await createUser(system, 'idem-alice');
   }, 120_000);
@@ -53,6 +57,17 @@ describe('Idempotency-Key and 405 — embedded', () => {
     // The first request still replays.
     const replay = await api.post('/api/v2/artifacts', echoArtifact('idem-reused'), key);
     expect({ status: replay.status, id: replay.body.id }).toEqual({ status: 201, id: first.body.id });
+  });
+
+  // One gateway in embedded mode: nothing to cross.
+  (mode === 'embedded' ? it.skip : it)('holds a key across gateways', async () => {
+    const other = new ApiClient(await system.addGateway!(), api.token);
+    const key = { 'idempotency-key': 'e2e-across-gateways' };
+    const first = await api.post('/api/v2/artifacts', echoArtifact('idem-across'), key);
+    expect(first.status).toBe(201);
+    const replay = await other.post('/api/v2/artifacts', echoArtifact('idem-across'), key);
+    expect({ status: replay.status, id: replay.body.id }).toEqual({ status: 201, id: first.body.id });
+    expect((await other.post('/api/v2/artifacts', echoArtifact('idem-across-other'), key)).status).toBe(422);
   });
 
   it('scopes a key to its caller: another user with the same key runs its own request', async () => {
