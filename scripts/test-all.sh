@@ -20,6 +20,10 @@ npx turbo run lint typecheck --output-logs=errors-only
 step "unit tests"
 npx turbo run test --output-logs=new-only --concurrency=2
 
+step "contract fuzzing (schemathesis against the embedded system)"
+fuzz_status=0
+bash scripts/contract-fuzz.sh || fuzz_status=$?
+
 step "start real servers (infra/up.sh)"
 started_infra=0
 if [[ -z ${KAFKA_BROKERS:-} || -z ${MONGODB_URI:-} ]]; then started_infra=1; fi
@@ -37,4 +41,5 @@ npx turbo run test:e2e --output-logs=new-only --concurrency=1 || status=$?
 
 step "done"
 node scripts/test-summary.mjs "$JEST_COUNT_DIR"
+((fuzz_status == 0)) || { echo "contract fuzzing failed (see above)"; status=1; }
 exit $status

@@ -5,6 +5,7 @@ import { AdminController } from './admin/admin.controller';
 import { ArtifactsController } from './artifacts/artifacts.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { RateLimiter } from './auth/rate-limiter';
+import { RouteAudit } from './auth/route-audit';
 import { WorkloadAccess } from './auth/workload-access';
 import { COMMAND_CLIENT, CommandSender } from './commands/command.sender';
 import { CONFIG, GatewayConfig } from './config';
@@ -13,6 +14,7 @@ import { HealthController } from './health/health.controller';
 import { ApiExceptionFilter } from './http/api-exception.filter';
 import { InternalClient, InternalTransport, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from './http/internal.client';
 import { LogsController } from './logs/logs.controller';
+import { OpenApiController } from './openapi/openapi.controller';
 import { ProtonsController } from './protons/protons.controller';
 import { ReplacementsController } from './replacements/replacements.controller';
 import { SharedRolesController } from './sharing/shared-roles.controller';
@@ -29,6 +31,8 @@ export interface GatewayDeps {
   /** In-process transports to the services (embedded mode); HTTP when absent. */
   workloadServiceTransport?: InternalTransport;
   telemetryServiceTransport?: InternalTransport;
+  /** The routes the router registered: tells 405 from 404. */
+  routes?: RouteAudit;
 }
 
 @Module({})
@@ -36,9 +40,10 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController, StatsController, WorkloadsController, ProtonsController, ReplacementsController, SharedRolesController, ArtifactsController, AdminController, LogsController],
+      controllers: [HealthController, OpenApiController, StatsController, WorkloadsController, ProtonsController, ReplacementsController, SharedRolesController, ArtifactsController, AdminController, LogsController],
       providers: [
         { provide: CONFIG, useValue: deps.config },
+        { provide: RouteAudit, useValue: deps.routes ?? null },
         { provide: MESSAGE_BUS, useValue: deps.bus },
         { provide: COMMAND_CLIENT, useValue: deps.commands },
         { provide: WORKLOAD_SERVICE, useValue: new InternalClient(deps.workloadServiceUrl, 'workload service', deps.workloadServiceTransport) },

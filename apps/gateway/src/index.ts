@@ -61,6 +61,7 @@ export async function createGateway(options: {
       telemetryServiceUrl: options.telemetryServiceUrl ?? config.TELEMETRY_SERVICE_URL,
       workloadServiceTransport: options.workloadServiceTransport,
       telemetryServiceTransport: options.telemetryServiceTransport,
+      routes: audit,
     }),
     adapter,
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },

@@ -22,6 +22,7 @@ import { CreateUserHandler } from './identity/commands/create-user/create-user.h
 import { IdentityQueries } from './identity/identity.queries';
 import { IdentityProjection } from './identity/projections/identity.projection';
 import { CommandConsumer } from './messaging/command.consumer';
+import { IdempotencyKeyStore } from './messaging/idempotency-key.store';
 import { OUTBOX_LEASE, OutboxLease } from './messaging/outbox.lease';
 import { OutboxRelay } from './messaging/outbox.relay';
 import { READ_MODEL_STORE, ReadModelStore } from './read-models/read-model-store';
@@ -104,6 +105,7 @@ export class WorkloadServiceModule {
         CommitPipeline,
         AggregateRepository,
         CommandConsumer,
+        IdempotencyKeyStore,
         BootstrapAdminService,
         CreateWorkloadHandler,
         UpdateWorkloadHandler,

@@ -39,6 +39,9 @@ export const ROUTE_POLICY: Readonly<Record<string, RouteRule>> = {
   'GET /api/v2/health': PUBLIC,
   'GET /api/v2/version': TOKEN,
   'GET /api/v2/openapi.json': TOKEN,
+  // The API browser: a static page and the vendored UI it loads; it fetches the document with the caller's token.
+  'GET /api/v2/docs': PUBLIC,
+  'GET /api/v2/docs/:asset': PUBLIC,
 
   'POST /api/v2/workloads': TOKEN,
   'GET /api/v2/workloads': TOKEN,

@@ -43,6 +43,14 @@ export const CommandBody = z.discriminatedUnion('name', [
 export type CommandBody = z.infer<typeof CommandBody>;
 export type CommandName = CommandBody['name'];
 
+/**
+ * An Idempotency-Key the command was sent under: the service claims `keyId` for `fingerprint`
+ * (the request it first came with) for `ttlMs`, and refuses the command while the key is held
+ * for another request. Shared by every gateway, since the claim is stored by the service.
+ */
+export const IdempotencyClaim = z.object({ keyId: z.string().min(8).max(128), fingerprint: z.string().min(8).max(128), ttlMs: z.int().min(1000).max(30 * 86_400_000) });
+export type IdempotencyClaim = z.infer<typeof IdempotencyClaim>;
+
 export const CommandEnvelope = z.object({
   type: z.literal('command'),
   schemaVersion: z.literal(1),
@@ -53,6 +61,7 @@ export const CommandEnvelope = z.object({
   actor: Actor,
   issuedAt: IsoTime,
   command: CommandBody,
+  idempotency: IdempotencyClaim.optional(),
 });
 export type CommandEnvelope = z.infer<typeof CommandEnvelope>;
 

@@ -9,3 +9,4 @@ export * from './topics';
 export * from './workload';
 export * from './replacement';
 export * from './sharing';
+export * from './stats';

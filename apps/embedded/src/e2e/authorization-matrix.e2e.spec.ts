@@ -56,6 +56,8 @@ const PROBES: Record<string, Probe> = {
   'GET /api/v2/health': { method: 'GET', path: () => '/api/v2/health', allowed: [200] },
   'GET /api/v2/version': { method: 'GET', path: () => '/api/v2/version', allowed: [200] },
   'GET /api/v2/openapi.json': { method: 'GET', path: () => '/api/v2/openapi.json', allowed: [200] },
+  'GET /api/v2/docs': { method: 'GET', path: () => '/api/v2/docs', allowed: [200] },
+  'GET /api/v2/docs/:asset': { method: 'GET', path: () => '/api/v2/docs/swagger-ui.css', allowed: [200] },
   'POST /api/v2/workloads': { method: 'POST', path: () => '/api/v2/workloads', body: () => ({}), allowed: [422] },
   'GET /api/v2/workloads': {
     method: 'GET',

@@ -1,10 +1,12 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Patch, Post, Query, Req } from '@nestjs/common';
-import { Actor, CreateGroupBody, CreateOrgBody, CreateUserBody, newId, UpdateUserBody, UserDto } from '@wcp/contracts';
+import { Actor, CreateGroupBody, CreateOrgBody, CreateUserBody, UpdateUserBody, UserDto } from '@wcp/contracts';
+import { ApiError } from '../http/api-error';
 import type { FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AuthGuard, hashToken } from '../auth/auth.guard';
 import { CommandSender } from '../commands/command.sender';
+import { Idempotency, IdempotentRequest } from '../commands/idempotency-key';
 import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
@@ -28,12 +30,21 @@ export class AdminController {
 
   @Post('users')
   @HttpCode(201)
-  async createUser(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor) {
+  async createUser(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(CreateUserBody, body, 'body');
-    const userId = newId();
+    const commandId = this.commands.commandId(actor, 'CreateUser', idempotency);
+    const userId = this.commands.idFor(commandId, 'user', idempotency);
     const apiToken = `wcp_${randomBytes(24).toString('base64url')}`;
-    const created = await this.commands.send<{ id: string; username: string }>(userId, { name: 'CreateUser', userId, tokenHash: hashToken(apiToken), input }, actor);
+    const created = await this.commands.send<{ id: string; username: string; replayed?: boolean }>(
+      userId,
+      { name: 'CreateUser', userId, tokenHash: hashToken(apiToken), input },
+      actor,
+      commandId,
+      idempotency,
+    );
+    // Only the token's hash is stored, so a retry cannot show the token again.
+    if (created.replayed) throw new ApiError(409, `User ${created.username} (${created.id}) was created by the first request with this Idempotency-Key; its API token was shown once, in that answer.`);
     return { id: created.id, username: created.username, apiToken };
   }
 
@@ -44,22 +55,23 @@ export class AdminController {
 
   /** Merge; `groupIds` replaces the memberships. Access follows at once here, within AUTH_CACHE_MS on other gateways. */
   @Patch('users/:id')
-  async updateUser(@Param('id') userId: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor): Promise<UserDto> {
+  async updateUser(@Param('id') userId: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest): Promise<UserDto> {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(UpdateUserBody, body, 'body');
     const id = requireId(userId, 'User');
-    const user = await this.commands.send<UserDto>(id, { name: 'UpdateUser', userId: id, input }, actor);
+    const user = await this.commands.send<UserDto>(id, { name: 'UpdateUser', userId: id, input }, actor, undefined, idempotency);
     this.guard.forgetUser(id);
     return user;
   }
 
   @Post('groups')
   @HttpCode(201)
-  async createGroup(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor) {
+  async createGroup(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(CreateGroupBody, body, 'body');
-    const groupId = newId();
-    return this.commands.send(groupId, { name: 'CreateGroup', groupId, input }, actor);
+    const commandId = this.commands.commandId(actor, 'CreateGroup', idempotency);
+    const groupId = this.commands.idFor(commandId, 'group', idempotency);
+    return this.commands.send(groupId, { name: 'CreateGroup', groupId, input }, actor, commandId, idempotency);
   }
 
   @Get('groups')
@@ -69,11 +81,12 @@ export class AdminController {
 
   @Post('orgs')
   @HttpCode(201)
-  async createOrg(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor) {
+  async createOrg(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(CreateOrgBody, body, 'body');
-    const orgId = newId();
-    return this.commands.send(orgId, { name: 'CreateOrg', orgId, input }, actor);
+    const commandId = this.commands.commandId(actor, 'CreateOrg', idempotency);
+    const orgId = this.commands.idFor(commandId, 'org', idempotency);
+    return this.commands.send(orgId, { name: 'CreateOrg', orgId, input }, actor, commandId, idempotency);
   }
 
   @Get('orgs')

@@ -4,29 +4,37 @@ import { ReplyTimeoutError, RequestReplyClient } from '@wcp/messaging';
 import { createHash, randomUUID } from 'node:crypto';
 import { CONFIG, GatewayConfig } from '../config';
 import { ApiError, fromDomainError } from '../http/api-error';
+import type { IdempotentRequest } from './idempotency-key';
 
 export const COMMAND_CLIENT = Symbol('COMMAND_CLIENT');
 
 /**
  * Sends a command keyed by its aggregate and waits (bounded) for the service's answer, so the
  * aggregate's refusals still reach the caller synchronously. An `Idempotency-Key` header from
- * the client becomes the command id: retrying a request with the same key applies it once.
+ * the client, with the request it came with, names the command: retrying the same request with
+ * the same key applies it once (the service answers the first outcome); the key is claimed in
+ * the service for that request, so the key with another request is refused there (422).
  */
 @Injectable()
 export class CommandSender {
   constructor(@Inject(COMMAND_CLIENT) private readonly client: RequestReplyClient, @Inject(CONFIG) private readonly config: GatewayConfig) {}
 
-  /** The command id: derived from the client's Idempotency-Key when given, else random. */
-  commandId(actor: Actor, name: CommandBody['name'], idempotencyKey?: string): string {
-    return idempotencyKey ? derive(`${actor.id}\u0000${name}\u0000${idempotencyKey}`, 32) : randomUUID();
+  /**
+   * The command id: derived from the Idempotency-Key (already scoped to the caller) and the
+   * request's fingerprint when a key was sent, else random. With the fingerprint in it, a key
+   * reused for another request names another command, which the key's claim then refuses.
+   */
+  commandId(actor: Actor, name: CommandBody['name'], idempotency?: IdempotentRequest): string {
+    return idempotency ? derive(`${idempotency.keyId}\u0000${idempotency.fingerprint}`, 32) : randomUUID();
   }
 
   /** An id that is new for a fresh command and the same for every retry of an idempotent one. */
-  idFor(commandId: string, purpose: string, idempotencyKey?: string): string {
-    return idempotencyKey ? derive(`${commandId}\u0000${purpose}`, 24) : newId();
+  idFor(commandId: string, purpose: string, idempotency?: IdempotentRequest): string {
+    return idempotency ? derive(`${commandId}\u0000${purpose}`, 24) : newId();
   }
 
-  async send<T>(key: string, command: CommandBody, actor: Actor, commandId: string = randomUUID()): Promise<T> {
+  async send<T>(key: string, command: CommandBody, actor: Actor, commandId?: string, idempotency?: IdempotentRequest): Promise<T> {
+    commandId ??= this.commandId(actor, command.name, idempotency);
     const envelope: CommandEnvelope = {
       type: 'command',
       schemaVersion: 1,
@@ -36,6 +44,7 @@ export class CommandSender {
       actor,
       issuedAt: new Date().toISOString(),
       command,
+      ...(idempotency ? { idempotency: { keyId: idempotency.keyId, fingerprint: idempotency.fingerprint, ttlMs: idempotency.ttlMs } } : {}),
     };
     let result: CommandResult;
     try {

@@ -3,7 +3,7 @@ import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { RequestRecorder } from '../data-plane/request-recorder';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
 import { NoQuery, parseOr422 } from '../http/validation';
-import { API_VERSION, openApiDocument } from './openapi.document';
+import { API_VERSION } from '../openapi/openapi.document';
 
 @Controller('api/v2')
 export class HealthController {
@@ -42,11 +42,5 @@ export class HealthController {
   version(@Query() query: unknown) {
     parseOr422(NoQuery, query, 'query');
     return API_VERSION;
-  }
-
-  /** Behind auth like every route but health (spec §1). */
-  @Get('openapi.json')
-  openapi() {
-    return openApiDocument();
   }
 }

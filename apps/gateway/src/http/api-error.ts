@@ -19,7 +19,10 @@ export class ApiError extends Error {
 
 export function fromDomainError(error: DomainError, fromService = false): ApiError {
   const api =
-    error.kind === 'validation'
+    // A refusal about the request as a whole, not one of its fields: a sentence, as the draft has it.
+    error.code === 'IDEMPOTENCY_KEY_REUSED'
+      ? new ApiError(422, error.message)
+      : error.kind === 'validation'
       ? new ApiError(422, [{ loc: error.loc ?? ['query'], msg: error.message, type: 'value_error' }])
       : new ApiError(HTTP_STATUS_OF_KIND[error.kind], error.message);
   api.fromService = fromService;

@@ -37,22 +37,31 @@ export function parseOr422<T extends z.ZodType>(schema: T, value: unknown, root:
 /** Routes without query parameters still refuse unknown ones (422 extra_forbidden). */
 export const NoQuery = z.strictObject({});
 
-/** `?a=1&a=2` and `?a=1,2` both give `["1","2"]`. */
+/**
+ * `?a=1&a=2` and `?a=1,2` both give `["1","2"]`. Each item is checked as sent: an empty one
+ * (`?status=`, `?status=draft,`) or one with spaces is refused like any value outside the
+ * item's schema, as the OpenAPI document states it.
+ */
 export const QueryArrayOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess(
-    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean)),
-    z.array(item).optional(),
-  );
+  z.preprocess((v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(','))), z.array(item).optional());
 
-export const QueryArray = QueryArrayOf(z.string().max(256));
+/** A text item of an array query parameter: non-empty, and no comma, since a comma separates items. */
+export const QueryItem = (max: number) => z.string().max(max).regex(/^[^,]+$/, 'must be non-empty and without a comma (a comma separates items)');
 
 /** A single-valued query parameter: the last one wins when repeated. */
 export const QueryString = (max: number) => z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.string().max(max).optional());
 
+/** An empty value (`?offset=`) is not 0: it is refused, as any other non-number. */
 export const QueryInt = (min: number, max: number, fallback: number) =>
-  z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.coerce.number().int().min(min).max(max).default(fallback));
+  z.preprocess((v) => {
+    const value = Array.isArray(v) ? v[v.length - 1] : v;
+    return typeof value === 'string' && value.trim() === '' ? Number.NaN : value;
+  }, z.coerce.number().int().min(min).max(max).default(fallback));
 
 export const Paging = { offset: QueryInt(0, Number.MAX_SAFE_INTEGER, 0), limit: QueryInt(1, 100, 10) };
+
+/** A list route's query when it takes nothing but paging. */
+export const PagingQuery = z.strictObject(Paging);
 
 export const QueryBool = z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.enum(['true', 'false']).optional()).transform((v) => v === 'true');
 

@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import { Actor, ReplacementDto, RuntimeSettings, StartReplacementBody, UpdateSettingsBody, WorkloadDto } from '@wcp/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CommandSender } from '../commands/command.sender';
+import { Idempotency, IdempotentRequest } from '../commands/idempotency-key';
 import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor, requireId } from '../http/decorators';
 import { InternalClient, TELEMETRY_SERVICE, WORKLOAD_SERVICE } from '../http/internal.client';
@@ -25,7 +26,7 @@ export interface PromoteResult {
   resetAt: string;
 }
 
-const HistoryQuery = z.strictObject(Paging);
+export const HistoryQuery = z.strictObject(Paging);
 
 /**
  * Settings, replacements (rollouts), their history and promote (spec §3). The workload service
@@ -56,17 +57,18 @@ export class ReplacementsController {
     @Query() query: unknown,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @Idempotency() idempotency?: IdempotentRequest,
   ) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(UpdateSettingsBody, body, 'body');
     const workloadId = requireId(id, 'Workload');
-    const commandId = this.commands.commandId(actor, 'UpdateSettings', idempotencyKey);
+    const commandId = this.commands.commandId(actor, 'UpdateSettings', idempotency);
     const result = await this.commands.send<UpdateSettingsResult>(
       workloadId,
-      { name: 'UpdateSettings', workloadId, ...this.newIds(commandId, idempotencyKey), input },
+      { name: 'UpdateSettings', workloadId, ...this.newIds(commandId, idempotency), input },
       actor,
       commandId,
+      idempotency,
     );
     if (result.kind === 'unchanged') {
       reply.status(200);
@@ -78,16 +80,17 @@ export class ReplacementsController {
 
   @Post('replacement')
   @HttpCode(202)
-  async start(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Headers('idempotency-key') idempotencyKey?: string) {
+  async start(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(StartReplacementBody, body, 'body');
     const workloadId = requireId(id, 'Workload');
-    const commandId = this.commands.commandId(actor, 'StartReplacement', idempotencyKey);
+    const commandId = this.commands.commandId(actor, 'StartReplacement', idempotency);
     return this.commands.send<ReplacementDto>(
       workloadId,
-      { name: 'StartReplacement', workloadId, ...this.newIds(commandId, idempotencyKey), input },
+      { name: 'StartReplacement', workloadId, ...this.newIds(commandId, idempotency), input },
       actor,
       commandId,
+      idempotency,
     );
   }
 
@@ -101,18 +104,18 @@ export class ReplacementsController {
   /** Cancels; the previous proton keeps serving. */
   @Delete('replacement')
   @HttpCode(202)
-  async cancel(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Headers('idempotency-key') idempotencyKey?: string) {
+  async cancel(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
-    return this.act('CancelReplacement', id, actor, idempotencyKey);
+    return this.act('CancelReplacement', id, actor, idempotency);
   }
 
   /** Our extension: continues a canary step paused with `pauseMinutes: null`. */
   @Post('replacement/resume')
   @HttpCode(202)
-  async resume(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Headers('idempotency-key') idempotencyKey?: string) {
+  async resume(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     parseOr422(EmptyBody, body, 'body');
-    return this.act('ResumeReplacement', id, actor, idempotencyKey);
+    return this.act('ResumeReplacement', id, actor, idempotency);
   }
 
   /** Replacements of the workload, newest first. */
@@ -134,26 +137,26 @@ export class ReplacementsController {
    */
   @Post('promote')
   @HttpCode(202)
-  async promote(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Headers('idempotency-key') idempotencyKey?: string) {
+  async promote(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     parseOr422(EmptyBody, body, 'body');
     const workloadId = requireId(id, 'Workload');
-    const commandId = this.commands.commandId(actor, 'PromoteArtifact', idempotencyKey);
-    const { workload, resetAt } = await this.commands.send<PromoteResult>(workloadId, { name: 'PromoteArtifact', workloadId }, actor, commandId);
+    const commandId = this.commands.commandId(actor, 'PromoteArtifact', idempotency);
+    const { workload, resetAt } = await this.commands.send<PromoteResult>(workloadId, { name: 'PromoteArtifact', workloadId }, actor, commandId, idempotency);
     await this.telemetry.post(`/internal/workloads/${workloadId}/stats/reset`, { resetAt }, null);
     return withAbsoluteEndpoint(this.config.PUBLIC_BASE_URL, workload);
   }
 
-  private act(name: 'CancelReplacement' | 'ResumeReplacement', id: string, actor: Actor, idempotencyKey: string | undefined): Promise<ReplacementDto> {
+  private act(name: 'CancelReplacement' | 'ResumeReplacement', id: string, actor: Actor, idempotency: IdempotentRequest | undefined): Promise<ReplacementDto> {
     const workloadId = requireId(id, 'Workload');
-    return this.commands.send<ReplacementDto>(workloadId, { name, workloadId }, actor, this.commands.commandId(actor, name, idempotencyKey));
+    return this.commands.send<ReplacementDto>(workloadId, { name, workloadId }, actor, undefined, idempotency);
   }
 
   /** The replacement and its candidate proton, named here so a retried request names the same ones. */
-  private newIds(commandId: string, idempotencyKey: string | undefined): { replacementId: string; candidateProtonId: string } {
+  private newIds(commandId: string, idempotency: IdempotentRequest | undefined): { replacementId: string; candidateProtonId: string } {
     return {
-      replacementId: this.commands.idFor(commandId, 'replacement', idempotencyKey),
-      candidateProtonId: this.commands.idFor(commandId, 'proton', idempotencyKey),
+      replacementId: this.commands.idFor(commandId, 'replacement', idempotency),
+      candidateProtonId: this.commands.idFor(commandId, 'proton', idempotency),
     };
   }
 }

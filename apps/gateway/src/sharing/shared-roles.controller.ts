@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { WorkloadAccess } from '../auth/workload-access';
 import { CommandSender } from '../commands/command.sender';
+import { Idempotency, IdempotentRequest } from '../commands/idempotency-key';
 import { CONFIG, GatewayConfig } from '../config';
 import { CurrentActor } from '../http/decorators';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
@@ -32,10 +33,10 @@ export class SharedRolesController {
   }
 
   @Patch()
-  async update(@Param('id') workloadId: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
+  async update(@Param('id') workloadId: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(UpdateSharedRolesBody, body, 'body');
-    await this.commands.send(workloadId, { name: 'UpdateSharedRoles', workloadId, input }, actor);
+    await this.commands.send(workloadId, { name: 'UpdateSharedRoles', workloadId, input }, actor, undefined, idempotency);
     this.access.forget(workloadId);
     reply.status(204);
   }

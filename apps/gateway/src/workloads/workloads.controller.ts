@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   Actor,
   CreateWorkloadBody,
@@ -12,6 +12,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CommandSender } from '../commands/command.sender';
+import { Idempotency, IdempotentRequest } from '../commands/idempotency-key';
 import { CONFIG, GatewayConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { CurrentActor, requireId } from '../http/decorators';
@@ -19,7 +20,7 @@ import { REPLICA_ROUTER, ReplicaRouter } from '../data-plane/replica-router';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { page } from '../http/paging';
 import { withAbsoluteEndpoint } from '../http/public-url';
-import { NoQuery, Paging, QueryArrayOf, QueryBool, QueryString, parseOr422 } from '../http/validation';
+import { NoQuery, Paging, QueryArrayOf, QueryBool, QueryItem, QueryString, parseOr422 } from '../http/validation';
 import { StatsEnricher } from './stats.enricher';
 
 const ORDER_FIELDS = ['name', 'createdAt', 'updatedAt', 'status', 'importance'] as const;
@@ -29,22 +30,22 @@ export const WorkloadFilters = {
   search: QueryString(100),
   status: QueryArrayOf(z.enum(WORKLOAD_STATUSES)),
   importance: QueryArrayOf(z.enum(IMPORTANCES)),
-  ids: QueryArrayOf(z.string().max(64)),
+  ids: QueryArrayOf(QueryItem(64)),
   createdBy: QueryString(128),
   artifactId: QueryString(64),
   artifactStatus: QueryArrayOf(z.enum(['draft', 'locked'])),
-  tagKeys: QueryArrayOf(z.string().max(128)),
-  tagValues: QueryArrayOf(z.string().max(256)),
+  tagKeys: QueryArrayOf(QueryItem(128)),
+  tagValues: QueryArrayOf(QueryItem(256)),
 };
 
-const ListQuery = z.strictObject({
+export const WorkloadListQuery = z.strictObject({
   ...WorkloadFilters,
   orderBy: z.preprocess((v) => (Array.isArray(v) ? v[v.length - 1] : v), z.enum([...ORDER_FIELDS, ...ORDER_FIELDS.map((f) => `-${f}` as const)]).default('-createdAt')),
   serviceStats: QueryBool,
   ...Paging,
 });
 
-const EventsQuery = z.strictObject(Paging);
+export const EventsQuery = z.strictObject(Paging);
 
 @Controller('api/v2/workloads')
 export class WorkloadsController {
@@ -58,24 +59,25 @@ export class WorkloadsController {
 
   @Post()
   @HttpCode(201)
-  async create(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Headers('idempotency-key') idempotencyKey?: string) {
+  async create(@Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(CreateWorkloadBody, body, 'body');
-    const commandId = this.commands.commandId(actor, 'CreateWorkload', idempotencyKey);
-    const workloadId = this.commands.idFor(commandId, 'workload', idempotencyKey);
-    const artifactId = input.artifactId ?? this.commands.idFor(commandId, 'artifact', idempotencyKey);
+    const commandId = this.commands.commandId(actor, 'CreateWorkload', idempotency);
+    const workloadId = this.commands.idFor(commandId, 'workload', idempotency);
+    const artifactId = input.artifactId ?? this.commands.idFor(commandId, 'artifact', idempotency);
     const dto = await this.commands.send<WorkloadDto>(
       workloadId,
       { name: 'CreateWorkload', workloadId, artifactId: input.artifactId ? null : artifactId, input },
       actor,
       commandId,
+      idempotency,
     );
     return this.absolute(dto);
   }
 
   @Get()
   async list(@Query() query: unknown, @Req() request: FastifyRequest, @CurrentActor() actor: Actor) {
-    const q = parseOr422(ListQuery, query, 'query');
+    const q = parseOr422(WorkloadListQuery, query, 'query');
     const { serviceStats, ...search } = q;
     const result = await this.workloads.post<{ totalCount: number; data: WorkloadDto[] }>('/internal/workloads/search', search, actor);
     const data = result.data.map((w) => this.absolute(w));
@@ -90,18 +92,18 @@ export class WorkloadsController {
   }
 
   @Patch(':id')
-  async update(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor) {
+  async update(@Param('id') id: string, @Body() body: unknown, @Query() query: unknown, @CurrentActor() actor: Actor, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const input = parseOr422(UpdateWorkloadBody, body, 'body');
     const workloadId = requireId(id, 'Workload');
-    return this.absolute(await this.commands.send<WorkloadDto>(workloadId, { name: 'UpdateWorkload', workloadId, input }, actor));
+    return this.absolute(await this.commands.send<WorkloadDto>(workloadId, { name: 'UpdateWorkload', workloadId, input }, actor, undefined, idempotency));
   }
 
   @Delete(':id')
-  async remove(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
+  async remove(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply, @Idempotency() idempotency?: IdempotentRequest) {
     parseOr422(NoQuery, query, 'query');
     const workloadId = requireId(id, 'Workload');
-    const result = await this.commands.send<{ leftovers: string[] }>(workloadId, { name: 'DeleteWorkload', workloadId }, actor);
+    const result = await this.commands.send<{ leftovers: string[] }>(workloadId, { name: 'DeleteWorkload', workloadId }, actor, undefined, idempotency);
     this.routes.forget(workloadId);
     if (result.leftovers.length > 0) {
       throw new ApiError(502, `Workload ${workloadId} was deleted, but these protons could not be stopped: ${result.leftovers.join(', ')}.`);
@@ -110,13 +112,13 @@ export class WorkloadsController {
   }
 
   @Post(':id/start')
-  async start(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.operate('StartWorkload', id, query, actor, reply);
+  async start(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply, @Idempotency() idempotency?: IdempotentRequest) {
+    return this.operate('StartWorkload', id, query, actor, reply, idempotency);
   }
 
   @Post(':id/stop')
-  async stop(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
-    return this.operate('StopWorkload', id, query, actor, reply);
+  async stop(@Param('id') id: string, @Query() query: unknown, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply, @Idempotency() idempotency?: IdempotentRequest) {
+    return this.operate('StopWorkload', id, query, actor, reply, idempotency);
   }
 
   @Get(':id/events')
@@ -136,10 +138,10 @@ export class WorkloadsController {
     return this.workloads.get(`/internal/workloads/${requireId(id, 'Workload')}/related`, actor);
   }
 
-  private async operate(name: 'StartWorkload' | 'StopWorkload', id: string, query: unknown, actor: Actor, reply: FastifyReply): Promise<WorkloadOperationResponse> {
+  private async operate(name: 'StartWorkload' | 'StopWorkload', id: string, query: unknown, actor: Actor, reply: FastifyReply, idempotency?: IdempotentRequest): Promise<WorkloadOperationResponse> {
     parseOr422(NoQuery, query, 'query');
     const workloadId = requireId(id, 'Workload');
-    const result = await this.commands.send<{ accepted: boolean; message: string }>(workloadId, { name, workloadId }, actor);
+    const result = await this.commands.send<{ accepted: boolean; message: string }>(workloadId, { name, workloadId }, actor, undefined, idempotency);
     // From the moment a stop is accepted this gateway answers 503 (the service routes nothing of a stopping workload).
     this.routes.forget(workloadId);
     reply.status(result.accepted ? 202 : 200);

@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '@wcp/contracts';
 import { minutesIn, type Period } from './stats-window';
 
 /** What SQL returns for one group of records (a period, a bucket, a workload). */
@@ -19,7 +20,7 @@ export interface Aggregate {
 
 export const EMPTY_AGGREGATE: Aggregate = { total: 0, slow: 0, userErrors: 0, serverErrors: 0, responseTime: null, peak: 0, lastMs: null };
 
-export const METRIC_NAMES = ['totalRequests', 'requestsOverN', 'requestsPerMinute', 'concurrentRequests', 'responseTime', 'totalErrorRate'] as const;
+export { METRIC_NAMES };
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export function isMetricName(value: string): value is MetricName {

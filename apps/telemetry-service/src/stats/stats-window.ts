@@ -1,6 +1,6 @@
-import { domainError, type DomainError } from '@wcp/contracts';
+import { domainError, RESOLUTIONS, type DomainError } from '@wcp/contracts';
 
-export const RESOLUTIONS = ['PT1M', 'PT5M', 'PT1H', 'P1D', 'P7D', 'P1M'] as const;
+export { RESOLUTIONS };
 export type Resolution = (typeof RESOLUTIONS)[number];
 
 export const MINUTE_MS = 60_000;

@@ -6,6 +6,7 @@ import { CONFIG, WorkloadServiceConfig } from '../config';
 import { commitOrdered } from '../event-store/commit.pipeline';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
+import { IdempotencyKeyStore } from './idempotency-key.store';
 import { CreateArtifactCommand } from '../artifacts/commands/create-artifact/create-artifact.command';
 import { DeleteArtifactCommand } from '../artifacts/commands/delete-artifact/delete-artifact.command';
 import { UpdateArtifactCommand } from '../artifacts/commands/update-artifact/update-artifact.command';
@@ -75,6 +76,8 @@ export const COMMANDS_GROUP = 'workload-service.commands';
  *    with the command id), and the partition moves on;
  * 5. the offset is committed after the reply is published; a crash before that redelivers the
  *    command, which the event store recognises by its id and answers with the first outcome.
+ * Before 2, a command sent under an Idempotency-Key claims the key for its request; a key held
+ * for another request refuses the command (422) without running it.
  */
 @Injectable()
 export class CommandConsumer {
@@ -90,6 +93,7 @@ export class CommandConsumer {
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    private readonly idempotencyKeys: IdempotencyKeyStore,
   ) {}
 
   async start(): Promise<void> {
@@ -158,8 +162,9 @@ export class CommandConsumer {
     let outcome: CommandOutcome;
     let poison: string | null = null;
     try {
+      const refusal = envelope.idempotency ? await this.idempotencyKeys.claim(envelope.idempotency, envelope.commandId, new Date().toISOString()) : null;
       const execute = () => this.commandBus.execute<InstanceType<typeof CommandClass>, CommandOutcome>(new CommandClass(envelope as never));
-      outcome = await (ONE_APPEND.has(envelope.command.name) ? commitOrdered.run(ready, execute) : execute());
+      outcome = refusal ? { ok: false, error: refusal } : await (ONE_APPEND.has(envelope.command.name) ? commitOrdered.run(ready, execute) : execute());
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const attempt = (this.attempts.get(where) ?? 0) + 1;

@@ -71,6 +71,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand, Com
       }),
     });
     if (!created.ok) return failure(created.error);
-    return success({ id: user.userId, username });
+    // `replayed`: the answer to a retried command, whose API token the gateway can no longer know.
+    return success({ id: user.userId, username, replayed: created.duplicate });
   }
 }
