@@ -59,8 +59,9 @@ describe.each([
     expect({ status: replay.status, id: replay.body.id }).toEqual({ status: 201, id: first.body.id });
   });
 
-  // One gateway in embedded mode: nothing to cross.
-  (mode === 'embedded' ? it.skip : it)('holds a key across gateways', async () => {
+  // Embedded mode has one gateway: there is nothing to cross, so the case exists only distributed.
+  if (mode !== 'embedded')
+    it('holds a key across gateways', async () => {
     const other = new ApiClient(await system.addGateway!(), api.token);
     const key = { 'idempotency-key': 'e2e-across-gateways' };
     const first = await api.post('/api/v2/artifacts', echoArtifact('idem-across'), key);
