@@ -38,6 +38,8 @@ status=0
   --seed "${CONTRACT_FUZZ_SEED:-13}" --request-timeout 20 \
   --report junit --report-dir "$REPORT" --no-color >"$OUT" 2>&1 || status=$?
 tail -n 40 "$OUT"
-node scripts/contract-fuzz/summary.mjs "$OUT" "$REPORT" "${CONTRACT_FUZZ_MIN_REQUESTS:-5000}" || status=1
+# The counts line also goes into the report directory, for npm test's closing summary.
+node scripts/contract-fuzz/summary.mjs "$OUT" "$REPORT" "${CONTRACT_FUZZ_MIN_REQUESTS:-5000}" >"$ROOT/.test-results/contract-fuzz.summary" || status=1
+cat "$ROOT/.test-results/contract-fuzz.summary"
 grep -q "ERROR\|Error" "$LOG" && { echo "--- system log errors"; grep -n "ERROR" "$LOG" | head -20; } || true
 exit $status
