@@ -13,15 +13,29 @@ interface CommitRow {
 
 const STREAM_CACHE_SIZE = 10_000;
 
+interface QueuedAppend {
+  request: AppendRequest;
+  resolve: (outcome: AppendOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
 /**
  * Embedded-mode event store: one SQLite file under DATA_DIR. A commit is one row; the unique
  * (stream_id, version) pair is the optimistic-concurrency guard, as in the MongoDB store.
  * The file belongs to one process, so streams are cached whole: a hot stream is not re-read
- * and re-parsed for every command.
+ * and re-parsed for every command, and its version is known without a query.
+ *
+ * Appends are group-committed: those arriving in one turn of the event loop share one SQLite
+ * transaction (a transaction's commit, not its statements, is what costs), each decided in
+ * order against the state the earlier ones left.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly streams = new Map<string, StoredEvent[]>();
+  private readonly sql: Record<'byCommitId' | 'insert' | 'streamRows' | 'maxVersion' | 'after' | 'unpublishedBefore' | 'markProjected' | 'markPublished', Database.Statement>;
+  private queued: QueuedAppend[] = [];
+  /** Made once: better-sqlite3 prepares BEGIN/COMMIT for every transaction function it makes. */
+  private readonly transaction: (work: () => unknown) => unknown;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -44,32 +58,104 @@ export class SqliteEventStore implements EventStore {
       CREATE INDEX IF NOT EXISTS commits_unprojected ON commits (projected, position);
       CREATE INDEX IF NOT EXISTS commits_unpublished ON commits (published, position);
     `);
+    this.transaction = this.db.transaction((work: () => unknown) => work());
+    // Prepared once: compiling a statement cost as much as running it.
+    this.sql = {
+      byCommitId: this.db.prepare('SELECT * FROM commits WHERE commit_id = ?'),
+      // Either unique key taken means the append did not happen; which one is sorted out after.
+      insert: this.db.prepare(
+        'INSERT INTO commits (commit_id, stream_id, version, last_version, events, result) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING position',
+      ),
+      streamRows: this.db.prepare('SELECT * FROM commits WHERE stream_id = ? ORDER BY version'),
+      maxVersion: this.db.prepare('SELECT MAX(last_version) AS v FROM commits WHERE stream_id = ?'),
+      after: this.db.prepare('SELECT * FROM commits WHERE position > ? ORDER BY position LIMIT 1000'),
+      unpublishedBefore: this.db.prepare('SELECT * FROM commits WHERE stream_id = ? AND version < ? AND published = 0 ORDER BY version'),
+      markProjected: this.db.prepare('UPDATE commits SET projected = 1 WHERE position = ?'),
+      markPublished: this.db.prepare('UPDATE commits SET published = 1 WHERE position = ?'),
+    };
   }
 
-  async append(request: AppendRequest): Promise<AppendOutcome> {
-    const outcome = this.db.transaction((): AppendOutcome => {
-      const existing = this.db.prepare('SELECT * FROM commits WHERE commit_id = ?').get(request.commitId) as CommitRow | undefined;
-      if (existing) return { status: 'duplicate', commit: toCommit(existing) };
-      const actual = this.version(request.streamId);
-      if (actual !== request.expectedVersion) return { status: 'conflict', actualVersion: actual };
-      const info = this.db
-        .prepare('INSERT INTO commits (commit_id, stream_id, version, last_version, events, result) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(request.commitId, request.streamId, actual + 1, actual + request.events.length, '[]', JSON.stringify(request.result ?? null));
-      const position = Number(info.lastInsertRowid);
-      const events = stamp(request, actual, position);
-      this.db.prepare('UPDATE commits SET events = ? WHERE position = ?').run(JSON.stringify(events), position);
-      return { status: 'appended', commit: { commitId: request.commitId, streamId: request.streamId, position, events, result: request.result ?? null } };
-    })();
+  append(request: AppendRequest): Promise<AppendOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ request, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const group = this.queued;
+    this.queued = [];
+    let outcomes: AppendOutcome[];
+    try {
+      outcomes = this.inTransaction(() => group.map((q) => this.appendInTransaction(q.request)));
+    } catch {
+      // Rolled back as a whole: one by one, so only the append that throws fails.
+      for (const q of group) this.appendAlone(q);
+      return;
+    }
+    group.forEach((q, i) => this.settle(q, outcomes[i]));
+  }
+
+  private appendAlone(q: QueuedAppend): void {
+    let outcome: AppendOutcome;
+    try {
+      outcome = this.inTransaction(() => this.appendInTransaction(q.request));
+    } catch (error) {
+      this.streams.delete(q.request.streamId);
+      q.reject(error);
+      return;
+    }
+    this.settle(q, outcome);
+  }
+
+  private inTransaction<T>(work: () => T): T {
+    try {
+      return this.transaction(work) as T;
+    } finally {
+      this.pendingVersion.clear();
+    }
+  }
+
+  /** Only after the transaction committed may the stream cache learn of the append. */
+  private settle(q: QueuedAppend, outcome: AppendOutcome): void {
+    const { request } = q;
     const cached = this.streams.get(request.streamId);
-    if (outcome.status === 'appended' && cached && cached.length === request.expectedVersion) this.streams.set(request.streamId, [...cached, ...outcome.commit.events]);
-    else if (outcome.status !== 'duplicate') this.streams.delete(request.streamId);
-    return outcome;
+    if (outcome.status === 'appended') {
+      if (cached && cached.length === request.expectedVersion) this.streams.set(request.streamId, [...cached, ...outcome.commit.events]);
+      else this.streams.delete(request.streamId);
+    }
+    q.resolve(outcome);
+  }
+
+  /**
+   * Decides one append inside the group's transaction. The cached stream cannot tell about
+   * appends earlier in the same group (settled only after the commit), so `pendingVersion`
+   * carries them.
+   */
+  private readonly pendingVersion = new Map<string, number>();
+  private appendInTransaction(request: AppendRequest): AppendOutcome {
+    const actual = this.pendingVersion.get(request.streamId) ?? this.version(request.streamId);
+    if (actual !== request.expectedVersion) return this.duplicateOr({ status: 'conflict', actualVersion: actual }, request.commitId);
+    const stored = stamp(request, actual, 0);
+    const row = this.sql.insert.get(
+      request.commitId, request.streamId, actual + 1, actual + request.events.length, JSON.stringify(stored), JSON.stringify(request.result ?? null),
+    ) as { position: number } | undefined;
+    if (!row) return this.duplicateOr({ status: 'conflict', actualVersion: this.queryVersion(request.streamId) }, request.commitId);
+    this.pendingVersion.set(request.streamId, actual + request.events.length);
+    const events = stored.map((e) => ({ ...e, position: row.position }));
+    return { status: 'appended', commit: { commitId: request.commitId, streamId: request.streamId, position: row.position, events, result: request.result ?? null } };
+  }
+
+  /** A command delivered again finds its first commit, whatever the stream's version now. */
+  private duplicateOr(outcome: AppendOutcome, commitId: string): AppendOutcome {
+    const existing = this.sql.byCommitId.get(commitId) as CommitRow | undefined;
+    return existing ? { status: 'duplicate', commit: toCommit(existing) } : outcome;
   }
 
   async readStream(streamId: string): Promise<StoredEvent[]> {
     const cached = this.streams.get(streamId);
     if (cached) return cached;
-    const rows = this.db.prepare('SELECT * FROM commits WHERE stream_id = ? ORDER BY version').all(streamId) as CommitRow[];
+    const rows = this.sql.streamRows.all(streamId) as CommitRow[];
     const events = rows.flatMap((r) => toCommit(r).events);
     if (this.streams.size >= STREAM_CACHE_SIZE) this.streams.delete(this.streams.keys().next().value!);
     this.streams.set(streamId, events);
@@ -82,14 +168,14 @@ export class SqliteEventStore implements EventStore {
 
   async findCommit(commitId: string): Promise<Commit | null> {
     // commit_id is unique across streams here; the stream is not needed to find it.
-    const row = this.db.prepare('SELECT * FROM commits WHERE commit_id = ?').get(commitId) as CommitRow | undefined;
+    const row = this.sql.byCommitId.get(commitId) as CommitRow | undefined;
     return row ? toCommit(row) : null;
   }
 
   async *replay(): AsyncIterable<Commit> {
     let after = 0;
     for (;;) {
-      const rows = this.db.prepare('SELECT * FROM commits WHERE position > ? ORDER BY position LIMIT 1000').all(after) as CommitRow[];
+      const rows = this.sql.after.all(after) as CommitRow[];
       if (rows.length === 0) return;
       for (const row of rows) yield toCommit(row);
       after = rows[rows.length - 1].position;
@@ -102,13 +188,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   async unpublishedBefore(streamId: string, beforeVersion: number): Promise<Commit[]> {
-    const rows = this.db.prepare('SELECT * FROM commits WHERE stream_id = ? AND version < ? AND published = 0 ORDER BY version').all(streamId, beforeVersion) as CommitRow[];
+    const rows = this.sql.unpublishedBefore.all(streamId, beforeVersion) as CommitRow[];
     return rows.map(toCommit);
   }
 
   async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
-    const update = this.db.prepare(`UPDATE commits SET ${column(stage)} = 1 WHERE position = ?`);
-    this.db.transaction(() => commits.forEach((c) => update.run(c.position)))();
+    const update = stage === 'projected' ? this.sql.markProjected : this.sql.markPublished;
+    this.transaction(() => commits.forEach((c) => update.run(c.position)));
   }
 
   async ping(): Promise<boolean> {
@@ -120,8 +206,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   private version(streamId: string): number {
-    const row = this.db.prepare('SELECT MAX(last_version) AS v FROM commits WHERE stream_id = ?').get(streamId) as { v: number | null };
-    return row.v ?? 0;
+    return this.streams.get(streamId)?.length ?? this.queryVersion(streamId);
+  }
+
+  private queryVersion(streamId: string): number {
+    return (this.sql.maxVersion.get(streamId) as { v: number | null }).v ?? 0;
   }
 }
 
@@ -129,12 +218,13 @@ function column(stage: CommitStage): 'projected' | 'published' {
   return stage === 'projected' ? 'projected' : 'published';
 }
 
+/** Events are stored before their row has a position (one insert per commit): the row's is theirs. */
 function toCommit(row: CommitRow): Commit {
   return {
     commitId: row.commit_id,
     streamId: row.stream_id,
     position: row.position,
-    events: JSON.parse(row.events) as StoredEvent[],
+    events: (JSON.parse(row.events) as StoredEvent[]).map((e) => ({ ...e, position: row.position })),
     result: row.result ? JSON.parse(row.result) : null,
   };
 }

@@ -13,6 +13,8 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly collections = new Map<string, Map<string, Doc>>();
   /** Prepared once: compiling a statement per write cost more than the write. */
   private readonly statements: { put: Database.Statement; delete: Database.Statement };
+  /** Made once: better-sqlite3 prepares BEGIN/COMMIT for every transaction function it makes. */
+  private readonly writeGroup: (collection: string, writes: ReadModelWrite[]) => void;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -24,6 +26,12 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       put: this.db.prepare('INSERT OR REPLACE INTO docs (collection, id, doc) VALUES (?, ?, ?)'),
       delete: this.db.prepare('DELETE FROM docs WHERE collection = ? AND id = ?'),
     };
+    this.writeGroup = this.db.transaction((collection: string, writes: ReadModelWrite[]) => {
+      for (const w of writes) {
+        if ('delete' in w) this.deleteSync(collection, w.delete);
+        else this.putSync(collection, w.put);
+      }
+    });
     for (const row of this.db.prepare('SELECT collection, id, doc FROM docs').iterate() as Iterable<{ collection: string; id: string; doc: string }>) {
       this.coll(row.collection).set(row.id, JSON.parse(row.doc));
     }
@@ -45,12 +53,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
 
   /** One SQLite transaction for the whole group. */
   async writeMany(collection: string, writes: ReadModelWrite[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const w of writes) {
-        if ('delete' in w) this.deleteSync(collection, w.delete);
-        else this.putSync(collection, w.put);
-      }
-    })();
+    this.writeGroup(collection, writes);
   }
 
   /** What is kept in memory is exactly what a restart reads back from SQLite (JSON semantics). */
