@@ -5,7 +5,9 @@
 //   npm run build && bash infra/up.sh && source infra/env.sh && node bench/commands/run.mjs
 //   MODE=embedded node bench/commands/run.mjs        (in-process bus + SQLite, one process)
 //   env: WORKLOADS (1000), COMMANDS (20000, at concurrency 64), HOT_COMMANDS (3000),
-//        REBUILD_EVENTS (100000), STORE=sqlite (Kafka with the embedded store), PROFILE=<dir>
+//        REBUILD_EVENTS (100000), STORE=sqlite (Kafka with the embedded store), PROFILE=<dir>,
+//        SCALE_OUT=0 (skip the second phase: a second workload service and gateway join the
+//        first ones, and the c64 PATCH run is repeated across both gateways)
 //
 // The workloads are seeded straight into the event store while the service is down (a create
 // deploys a replica process, and a thousand processes are not what this measures); the service
@@ -72,23 +74,31 @@ async function measure(label, total, concurrency, fn) {
 }
 
 const namespace = `bench_${Date.now().toString(36)}`;
-const [gw, ws, ts] = await Promise.all([freePort(), freePort(), freePort()]);
+const [gw, ws, ts, gw2, ws2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+const SCALE_OUT = !EMBEDDED && process.env.SCALE_OUT !== '0';
 const dataDir = mkdtempSync(join(tmpdir(), 'wcp-bench-'));
 const common = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, KAFKA_NAMESPACE: namespace };
 const base = `http://127.0.0.1:${gw}/api/v2`;
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
+async function startWorkloadService(port, dir) {
+  start('workload-service', { ...common, INTERNAL_PORT: String(port), MONGODB_URI: SQLITE ? '' : process.env.MONGODB_URI, MONGODB_DB: namespace, BOOTSTRAP_API_TOKEN: TOKEN, DATA_DIR: dir });
+  await waitHealthy(`http://127.0.0.1:${port}/internal/health`);
+}
+async function startGateway(port, servicePort) {
+  start('gateway', { ...common, PORT: String(port), WORKLOAD_SERVICE_URL: `http://127.0.0.1:${servicePort}`, TELEMETRY_SERVICE_URL: `http://127.0.0.1:${ts}`, RATE_LIMIT_PER_MINUTE: '0' });
+  await waitHealthy(`http://127.0.0.1:${port}/api/v2/health`);
+}
 async function startSystem() {
   if (EMBEDDED) {
     start('embedded', { PORT: String(gw), DATA_DIR: dataDir, BOOTSTRAP_API_TOKEN: TOKEN, RATE_LIMIT_PER_MINUTE: '0', KAFKA_BROKERS: '', MONGODB_URI: '' });
+    await waitHealthy(`${base}/health`);
   } else {
-    start('workload-service', { ...common, INTERNAL_PORT: String(ws), MONGODB_URI: SQLITE ? '' : process.env.MONGODB_URI, MONGODB_DB: namespace, BOOTSTRAP_API_TOKEN: TOKEN, DATA_DIR: dataDir });
-    await waitHealthy(`http://127.0.0.1:${ws}/internal/health`);
+    await startWorkloadService(ws, dataDir);
     start('telemetry-service', { ...common, INTERNAL_PORT: String(ts), CHDB_PATH: join(dataDir, 'chdb') });
     await waitHealthy(`http://127.0.0.1:${ts}/internal/health`);
-    start('gateway', { ...common, PORT: String(gw), WORKLOAD_SERVICE_URL: `http://127.0.0.1:${ws}`, TELEMETRY_SERVICE_URL: `http://127.0.0.1:${ts}`, RATE_LIMIT_PER_MINUTE: '0' });
+    await startGateway(gw, ws);
   }
-  await waitHealthy(`${base}/health`);
 }
 
 /** WORKLOADS workload streams of `owner`, appended the way the service appends them. */
@@ -134,7 +144,7 @@ try {
     if ((await fetch(`${base}/workloads/${ids.at(-1)}`, { headers })).ok) break;
     await sleep(100);
   }
-  const patch = (id, i) => fetch(`${base}/workloads/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ description: `d${i}` }) }).then(async (r) => {
+  const patch = (id, i, at = base) => fetch(`${at}/workloads/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ description: `d${i}` }) }).then(async (r) => {
     await r.arrayBuffer();
     if (r.status !== 200) throw new Error(`patch: ${r.status}`);
   });
@@ -169,6 +179,18 @@ try {
     c1P50Ms: +cmd1.p50.toFixed(2),
     c1PlainP50Ms: +plain1.p50.toFixed(2),
   });
+  // Scale-out (MongoDB only: the SQLite store is one process's file): a second workload service
+  // joins the consumer group and takes half the partitions, a second gateway takes half the load.
+  if (SCALE_OUT && !SQLITE) {
+    await startWorkloadService(ws2, mkdtempSync(join(tmpdir(), 'wcp-bench-')));
+    await startGateway(gw2, ws2);
+    const bases = [base, `http://127.0.0.1:${gw2}/api/v2`];
+    // Until the group has rebalanced, commands for the moving partitions wait.
+    await measure('warm-up, two instances', 2000, 32, (i) => patch(ids[i % ids.length], i, bases[i % 2]));
+    const two = await measure(`command PATCH over ${ids.length} workloads, two instances`, COMMANDS, 64, (i) => patch(ids[i % ids.length], i, bases[i % 2]));
+    console.log(`| ${two.label} | ${two.concurrency} | ${two.total} | ${two.rps.toFixed(0)} | ${two.p50.toFixed(2)} | ${two.p99.toFixed(2)} |`);
+    Object.assign(summary, { twoInstancesPerSec: Math.round(two.rps), scaleOutRatio: +(two.rps / cmd64.rps).toFixed(2) });
+  }
 } finally {
   await stopAll();
 }
