@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { appendBatch, appendDuration } from '../messaging/service.metrics';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -47,6 +49,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
+    const started = performance.now();
+    const outcome = await this.appendNow(request);
+    appendDuration.observe({ outcome: outcome.status }, (performance.now() - started) / 1000);
+    // One transaction per append: a group of one.
+    if (outcome.status === 'appended') appendBatch.observe(1);
+    return outcome;
+  }
+
+  private async appendNow(request: AppendRequest): Promise<AppendOutcome> {
     const outcome = this.db.transaction((): AppendOutcome => {
       const existing = this.db.prepare('SELECT * FROM commits WHERE commit_id = ?').get(request.commitId) as CommitRow | undefined;
       if (existing) return { status: 'duplicate', commit: toCommit(existing) };
