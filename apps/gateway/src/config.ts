@@ -24,6 +24,8 @@ export const GatewayEnvironment = z.object({
   REQUEST_RECORDS_BUFFER: z.coerce.number().int().min(1).default(50_000).describe('Request records held in memory while the bus is slow or down; beyond it new records are dropped and counted.'),
   REQUEST_RECORDS_BATCH: z.coerce.number().int().min(1).max(10_000).default(500).describe('Request records per publish; a full batch is published at once, a partial one every REQUEST_RECORDS_FLUSH_MS.'),
   REQUEST_RECORDS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Longest wait before a partial batch of request records is published (ms).'),
+  METRICS_TOKEN: z.union([z.literal(''), z.string().min(16)]).optional().transform((v) => v || undefined).describe('When set, `GET /metrics` (Prometheus, outside the API prefix) requires `Authorization: Bearer <this>`; unset, it is open: keep the port\'s `/metrics` off the public network (docs/operations.md).'),
+  METRICS_WORKLOAD_LABELS: z.coerce.number().int().min(0).max(10_000).default(100).describe('Data-plane metrics: distinct workload ids that get their own series; later ones are counted under `workload="other"`.'),
 });
 
 const Schema = GatewayEnvironment

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Topics } from '@wcp/contracts';
 import { MessageBus, RequestReplyClient } from '@wcp/messaging';
+import { observeHttp, serveMetrics } from '@wcp/metrics';
 import { randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayModule } from './app.module';
@@ -49,9 +50,10 @@ export async function createGateway(options: {
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: false,
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => createServer((req, res) => dataPlane?.serve(req, res) || handler(req, res)),
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => createServer((req, res) => dataPlane?.serve(req, res) || serveMetrics(req, res, config.METRICS_TOKEN) || handler(req, res)),
   });
   const audit = new RouteAudit(adapter.getInstance());
+  observeHttp(adapter.getInstance(), 'gateway');
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.register({
       config,

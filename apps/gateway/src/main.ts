@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { Topics } from '@wcp/contracts';
 import { KafkaBus } from '@wcp/messaging';
+import { watchConsumerLag } from '@wcp/metrics';
 import { closeOnSignals, runMain } from '@wcp/nest-common';
 import { createGateway, loadConfig } from './index';
 
@@ -22,6 +23,7 @@ async function main() {
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });
   const gateway = await createGateway({ config, bus });
+  watchConsumerLag(bus);
   closeOnSignals(async () => {
     await gateway.close();
     await bus.close();

@@ -5,6 +5,8 @@ import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MessageBus } from '@wcp/messaging';
+import { metricsText, observeHttp, registry } from '@wcp/metrics';
+import { observedInsert } from './clickhouse/clickhouse.metrics';
 import { BatchedWriter } from './clickhouse/batched.writer';
 import { createClickHouseClient } from './clickhouse/clickhouse.client';
 import { migrate } from './clickhouse/schema.migrator';
@@ -78,15 +80,18 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
   try {
     await migrate(client, db);
     if (await applyLogsTtl(client, db, config.logs.ttlDays)) logger.log(`logs TTL set to ${config.logs.ttlDays} days`);
-    writer = new BatchedWriter(insertRequests(client, db), config.writer);
+    writer = new BatchedWriter(observedInsert('requests', insertRequests(client, db)), config.writer);
     const logs = new LogsRepository(client, db);
-    logWriter = new BatchedWriter((rows: LogRow[]) => logs.insert(rows), config.writer);
+    logWriter = new BatchedWriter(observedInsert('logs', (rows: LogRow[]) => logs.insert(rows)), config.writer);
     const stats = new StatsService(new StatsRepository(client, db), now);
     app = await NestFactory.create<NestFastifyApplication>(
       TelemetryModule.register(stats, new LogsService(logs)),
       new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 8 * 1024 * 1024 }),
       { logger: options.logLevels ?? ['error', 'warn'] },
     );
+    const fastify = app.getHttpAdapter().getInstance();
+    observeHttp(fastify, 'telemetry-service');
+    fastify.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await metricsText()));
     await app.listen(config.port, config.host);
     const { port } = app.getHttpServer().address() as AddressInfo;
     const log = (level: 'warn' | 'error', message: string) => (level === 'error' ? logger.error(message) : logger.warn(message));

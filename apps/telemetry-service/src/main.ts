@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Topics } from '@wcp/contracts';
 import { InProcessBus, KafkaBus, type MessageBus } from '@wcp/messaging';
+import { watchConsumerLag } from '@wcp/metrics';
 import { closeOnSignals, runMain } from '@wcp/nest-common';
 import { loadTelemetryConfig } from './config';
 import { createTelemetryService } from './index';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
       })
     : new InProcessBus();
   const service = await createTelemetryService({ bus, config, logLevels: ['log', 'error', 'warn'] });
+  if (bus instanceof KafkaBus) watchConsumerLag(bus);
   logger.log(`internal API on ${service.url}; ClickHouse ${config.clickhouse.url ?? `chDB at ${config.clickhouse.chdbPath}`}`);
   closeOnSignals(async () => {
     await service.close();

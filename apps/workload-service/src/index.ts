@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Topics } from '@wcp/contracts';
 import { MessageBus } from '@wcp/messaging';
+import { metricsText, observeHttp, registry } from '@wcp/metrics';
 import mongoose, { Connection } from 'mongoose';
 import { join } from 'node:path';
 import { WorkloadServiceModule } from './app.module';
@@ -110,6 +111,9 @@ export async function createWorkloadService(options: {
     { logger: options.logger ?? new QuietLogger(), abortOnError: false },
   );
   app.useGlobalFilters(new InternalExceptionFilter());
+  const fastify = app.getHttpAdapter().getInstance();
+  observeHttp(fastify, 'workload-service');
+  fastify.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await metricsText()));
   await app.init();
   for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(ReplacementProjection), app.get(IdentityProjection)]) await p.init();
   const pipeline = app.get(CommitPipeline);

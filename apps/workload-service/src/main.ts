@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Topics } from '@wcp/contracts';
 import { KafkaBus } from '@wcp/messaging';
+import { watchConsumerLag } from '@wcp/metrics';
 import { closeOnSignals, runMain } from '@wcp/nest-common';
 import { Logger } from '@nestjs/common';
 import { createWorkloadService, loadConfig } from './index';
@@ -24,6 +25,7 @@ async function main() {
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });
   const service = await createWorkloadService({ config, bus });
+  watchConsumerLag(bus);
   closeOnSignals(async () => {
     await service.close();
     await bus.close();

@@ -4,3 +4,4 @@ export * from './message-bus';
 export * from './request-reply';
 export * from './retry';
 export * from './group-commit';
+export * from './consumer-lag';

@@ -2,6 +2,7 @@ import { Admin, Consumer, Kafka, logLevel, Producer } from 'kafkajs';
 import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
 import { GroupCommit } from './group-commit';
 import { runWithRetry } from './retry';
+import { ConsumerLag, partitionLags } from './consumer-lag';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -29,6 +30,9 @@ export class KafkaBus implements MessageBus {
   private producerReady: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
   private admin: Admin | null = null;
+  /** Open subscriptions (group and topic as named here), for consumerLag. */
+  private readonly subscriptions = new Set<{ group: string; topic: string }>();
+  private lagAdmin: Promise<Admin> | null = null;
   private topicsReady: Promise<void> | null = null;
 
   private readonly ns: (name: string) => string;
@@ -180,13 +184,41 @@ export class KafkaBus implements MessageBus {
       },
     });
     await joined;
+    const subscribed = { group: options.groupId, topic: options.topic };
+    this.subscriptions.add(subscribed);
     return {
       stop: async () => {
+        this.subscriptions.delete(subscribed);
         stopping = true;
         await consumer.disconnect();
         this.consumers.delete(consumer);
       },
     };
+  }
+
+  /**
+   * Lag of every open subscription per partition, read from the broker (watermarks and the
+   * group's committed offsets): for a metrics scrape, never per message. A stuck consumer's lag
+   * grows here even though it fetches nothing.
+   */
+  async consumerLag(): Promise<ConsumerLag[]> {
+    if (this.subscriptions.size === 0) return [];
+    this.lagAdmin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })().catch((error) => {
+      this.lagAdmin = null;
+      throw error;
+    });
+    const admin = await this.lagAdmin;
+    const lags = await Promise.all(
+      [...this.subscriptions].map(async ({ group, topic }) => {
+        const [watermarks, [committed]] = await Promise.all([admin.fetchTopicOffsets(this.ns(topic)), admin.fetchOffsets({ groupId: this.ns(group), topics: [this.ns(topic)] })]);
+        return partitionLags(group, topic, watermarks, committed?.partitions ?? []);
+      }),
+    );
+    return lags.flat();
   }
 
   async ping(): Promise<boolean> {
@@ -210,6 +242,9 @@ export class KafkaBus implements MessageBus {
     this.producer = null;
     this.producerReady = null;
     await this.admin?.disconnect().catch(() => undefined);
+    if (this.lagAdmin) await (await this.lagAdmin.catch(() => null))?.disconnect().catch(() => undefined);
+    this.lagAdmin = null;
+    this.subscriptions.clear();
   }
 
   private getProducer(): Promise<Producer> {

@@ -2,3 +2,4 @@ export * from './api.client';
 export * from './infra';
 export * from './processes';
 export * from './wait-for';
+export * from './prometheus';

@@ -15,6 +15,8 @@ export interface System {
   api: ApiClient;
   baseUrl: string;
   processes: Record<string, RunningProcess>;
+  /** Where each app serves Prometheus `/metrics` (embedded: one merged `/metrics` on the gateway's port). */
+  metricsUrls: Record<string, string>;
   /** Stops every process (gracefully) and starts them again on the same data. */
   restart(): Promise<void>;
   /** SIGKILLs one process and starts it again with the same environment, optionally changed. */
@@ -61,6 +63,7 @@ export async function startEmbeddedSystem(extraEnv: Record<string, string> = {})
     api: new ApiClient(baseUrl, ADMIN_TOKEN),
     baseUrl,
     processes,
+    metricsUrls: { embedded: `${baseUrl}/metrics` },
     restart: async () => {
       await processes.embedded.stop();
       processes.embedded = await start();
@@ -134,6 +137,11 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
     api: new ApiClient(baseUrl, ADMIN_TOKEN),
     baseUrl,
     processes,
+    metricsUrls: {
+      gateway: `${baseUrl}/metrics`,
+      'workload-service': `http://127.0.0.1:${workloadPort}/metrics`,
+      'telemetry-service': `http://127.0.0.1:${telemetryPort}/metrics`,
+    },
     restart: async () => {
       for (const name of order) await processes[name].stop();
       for (const name of [...order].reverse()) processes[name] = await start(name);

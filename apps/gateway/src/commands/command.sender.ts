@@ -1,12 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Actor, CommandBody, CommandEnvelope, CommandResult, newId } from '@wcp/contracts';
 import { ReplyTimeoutError, RequestReplyClient } from '@wcp/messaging';
+import { counter, histogram } from '@wcp/metrics';
 import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { CONFIG, GatewayConfig } from '../config';
 import { ApiError, fromDomainError } from '../http/api-error';
 import type { IdempotentRequest } from './idempotency-key';
 
 export const COMMAND_CLIENT = Symbol('COMMAND_CLIENT');
+
+const sent = counter('wcp_gateway_commands_total', 'Commands sent by the gateway, by command and outcome (ok, the refusal kind, timeout, bus_error).', ['command', 'outcome']);
+const latency = histogram('wcp_gateway_command_duration_seconds', 'Commands from send to the workload service\'s reply (or timeout), by command and outcome.', ['command', 'outcome']);
 
 /**
  * Sends a command keyed by its aggregate and waits (bounded) for the service's answer, so the
@@ -47,9 +52,16 @@ export class CommandSender {
       ...(idempotency ? { idempotency: { keyId: idempotency.keyId, fingerprint: idempotency.fingerprint, ttlMs: idempotency.ttlMs } } : {}),
     };
     let result: CommandResult;
+    const started = performance.now();
+    const observe = (outcome: string) => {
+      sent.inc({ command: command.name, outcome });
+      latency.observe({ command: command.name, outcome }, (performance.now() - started) / 1000);
+    };
     try {
       result = await this.client.request<CommandResult>(key, envelope.correlationId, envelope, this.config.COMMAND_TIMEOUT_MS);
+      observe(result.outcome.ok ? 'ok' : result.outcome.error.kind);
     } catch (error) {
+      observe(error instanceof ReplyTimeoutError ? 'timeout' : 'bus_error');
       if (error instanceof ReplyTimeoutError) {
         throw new ApiError(
           504,

@@ -3,6 +3,7 @@ import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { CONFIG, GatewayConfig } from '../config';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { DataPlaneRoutes } from './data-plane.routes';
+import { DataPlaneMetrics } from './data-plane.metrics';
 import { ReplicaForwarder } from './replica.forwarder';
 import { HttpReplicaRouter, REPLICA_ROUTER, ReplicaRouter } from './replica-router';
 import { RouteInvalidation } from './route-invalidation';
@@ -27,7 +28,7 @@ export const dataPlaneProviders: Provider[] = [
   },
   {
     provide: ReplicaForwarder,
-    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter) => new ReplicaForwarder(config, recorder, router),
+    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter) => new ReplicaForwarder(config, recorder, router, new DataPlaneMetrics(config.METRICS_WORKLOAD_LABELS)),
     inject: [CONFIG, RequestRecorder, REPLICA_ROUTER],
   },
   DataPlaneRoutes,

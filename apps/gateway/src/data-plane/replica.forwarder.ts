@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { GatewayConfig } from '../config';
 import { downstreamResponseHeaders, DataPlaneTarget } from './forwarding';
 import type { Replica, ReplicaRouter, ReplicaRoutes } from './replica-router';
+import { DataPlaneMetrics } from './data-plane.metrics';
 import type { RequestRecorder } from './request-recorder';
 import { ReplicaSelector } from './traffic-split';
 
@@ -53,6 +54,7 @@ interface Upstreams {
   readonly agent: Agent;
   readonly selector: ReplicaSelector;
   readonly recorder: RequestRecorder;
+  readonly metrics: DataPlaneMetrics;
   readonly bodyLimit: number;
   readonly timeoutMs: number;
   address(url: string): { hostname: string; port: number };
@@ -75,8 +77,9 @@ export class ReplicaForwarder implements OnApplicationShutdown {
   private readonly parsedUrls = new Map<string, { hostname: string; port: number }>();
   private readonly upstreams: Upstreams;
 
-  constructor(config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>, recorder: RequestRecorder, router?: Pick<ReplicaRouter, 'forget'>) {
+  constructor(config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>, recorder: RequestRecorder, router?: Pick<ReplicaRouter, 'forget'>, metrics = new DataPlaneMetrics(100)) {
     this.upstreams = {
+      metrics,
       unreachable: (workloadId) => router?.forget(workloadId),
       agent: this.agent,
       selector: new ReplicaSelector(),
@@ -174,6 +177,7 @@ class Forwarding {
     attempt.responded = true;
     this.settled = true;
     this.status = incoming.statusCode ?? 502;
+    this.upstreams.metrics.answered(this.ex.routes.workloadId, elapsedMs(this.ex.t0, performance.now()) / 1000);
     res.writeHead(this.status, downstreamResponseHeaders(incoming.headers));
     incoming.on('data', (chunk: Buffer) => {
       this.bytesOut += chunk.length;
@@ -260,6 +264,7 @@ class Forwarding {
     }
     const { ex } = this;
     const { replica } = this.current;
+    this.upstreams.metrics.finished(ex.routes.workloadId, this.status);
     this.upstreams.recorder.record({
       type: 'request.record',
       schemaVersion: 1,

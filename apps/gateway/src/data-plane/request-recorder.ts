@@ -1,6 +1,7 @@
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { RequestRecord, Topics } from '@wcp/contracts';
 import type { MessageBus } from '@wcp/messaging';
+import { sampled } from '@wcp/metrics';
 
 export interface RequestRecorderOptions {
   /** Records held at most; a record arriving when full is dropped and counted (drop newest). */
@@ -61,8 +62,16 @@ export class RequestRecorder implements OnModuleInit, OnApplicationShutdown {
     this.retryDelayMs = options.retryDelayMs ?? [200, 10_000];
   }
 
+  private unsample: Array<() => void> = [];
+
   onModuleInit(): void {
     this.start();
+    // Read at scrape time from the counters this class keeps anyway: nothing added per record.
+    this.unsample = [
+      sampled('counter', 'wcp_request_records_dropped_total', 'Request records dropped because the recorder\'s buffer was full (or left at shutdown): statistics are missing them.', [], (add) => add({}, this.counters.dropped)),
+      sampled('gauge', 'wcp_request_records_buffered', 'Request records held in the gateway\'s buffer, waiting to be published.', [], (add) => add({}, this.buffer.length)),
+      sampled('counter', 'wcp_request_records_publish_failures_total', 'Failed publishes of a batch of request records (retried with back-off).', [], (add) => add({}, this.counters.publishFailures)),
+    ];
   }
 
   /** Starts the interval flush; the timer never keeps the process alive. */
@@ -122,6 +131,7 @@ export class RequestRecorder implements OnModuleInit, OnApplicationShutdown {
 
   /** After the HTTP server closed (in-flight requests have recorded), publish what is left. */
   async onApplicationShutdown(): Promise<void> {
+    for (const remove of this.unsample) remove();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.closed = true;

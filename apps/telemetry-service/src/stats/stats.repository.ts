@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { formatDateTime64 } from '../clickhouse/schema.migrator';
 import type { Aggregate } from './stats-metrics';
 import type { Period } from './stats-window';
+import { observedQuery } from '../clickhouse/clickhouse.metrics';
 
 /** Which records a statistic reads: some workloads, optionally one proton, started in a period. */
 export interface Selection {
@@ -175,7 +176,7 @@ export class StatsRepository {
   async aggregate(sel: Selection, grouping: Grouping, options: AggregateOptions): Promise<Map<string, Aggregate>> {
     const result = new Map<string, Aggregate>();
     if (sel.workloadIds.length === 0 || sel.period.endMs <= sel.period.startMs) return result;
-    const c = await this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options));
+    const c = await observedQuery(grouping.by, () => this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options)));
     for (let i = 0; i < (c.g?.length ?? 0); i++) {
       const g = c.g as AggregateColumns['g'];
       const total = c.total as AggregateColumns['total'];

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { appendBatch, appendDuration } from '../messaging/service.metrics';
 import type { mongo } from 'mongoose';
 import { GroupCommit } from '@wcp/messaging';
 import { Connection } from 'mongoose';
@@ -93,6 +95,13 @@ export class MongoEventStore implements EventStore {
   }
 
   async append(request: AppendRequest): Promise<AppendOutcome> {
+    const started = performance.now();
+    const outcome = await this.appendNow(request);
+    appendDuration.observe({ outcome: outcome.status }, (performance.now() - started) / 1000);
+    return outcome;
+  }
+
+  private async appendNow(request: AppendRequest): Promise<AppendOutcome> {
     // The repository has just read the stream to decide, so this is a cache hit on the hot path.
     let stream = this.streams.get(request.streamId) ?? (await this.load(request.streamId));
     if (stream.events.length !== request.expectedVersion) stream = await this.load(request.streamId);
@@ -133,6 +142,7 @@ export class MongoEventStore implements EventStore {
   }
 
   private async write(requests: AppendRequest[]): Promise<AppendOutcome[]> {
+    appendBatch.observe(requests.length);
     const first = await this.reserve(requests.length);
     const at = Date.now();
     const commits: Commit[] = requests.map((r, i) => {

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { appendBatch, appendDuration } from '../messaging/service.metrics';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -17,6 +19,7 @@ interface QueuedAppend {
   request: AppendRequest;
   resolve: (outcome: AppendOutcome) => void;
   reject: (error: unknown) => void;
+  started: number;
 }
 
 /**
@@ -77,7 +80,7 @@ export class SqliteEventStore implements EventStore {
 
   append(request: AppendRequest): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
-      this.queued.push({ request, resolve, reject });
+      this.queued.push({ request, resolve, reject, started: performance.now() });
       if (this.queued.length === 1) setImmediate(() => this.flush());
     });
   }
@@ -93,6 +96,7 @@ export class SqliteEventStore implements EventStore {
       for (const q of group) this.appendAlone(q);
       return;
     }
+    appendBatch.observe(outcomes.filter((o) => o.status === 'appended').length);
     group.forEach((q, i) => this.settle(q, outcomes[i]));
   }
 
@@ -124,6 +128,7 @@ export class SqliteEventStore implements EventStore {
       if (cached && cached.length === request.expectedVersion) this.streams.set(request.streamId, [...cached, ...outcome.commit.events]);
       else this.streams.delete(request.streamId);
     }
+    appendDuration.observe({ outcome: outcome.status }, (performance.now() - q.started) / 1000);
     q.resolve(outcome);
   }
 

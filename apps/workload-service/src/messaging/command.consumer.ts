@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { performance } from 'node:perf_hooks';
 import { CommandEnvelope, CommandOutcome, CommandResult, domainError, Topics } from '@wcp/contracts';
 import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, Subscription } from '@wcp/messaging';
 import { CONFIG, WorkloadServiceConfig } from '../config';
@@ -7,6 +8,7 @@ import { commitOrdered } from '../event-store/commit.pipeline';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { IdempotencyKeyStore } from './idempotency-key.store';
+import { commandDuration, commandsHandled } from './service.metrics';
 import { CreateArtifactCommand } from '../artifacts/commands/create-artifact/create-artifact.command';
 import { DeleteArtifactCommand } from '../artifacts/commands/delete-artifact/delete-artifact.command';
 import { UpdateArtifactCommand } from '../artifacts/commands/update-artifact/update-artifact.command';
@@ -148,6 +150,17 @@ export class CommandConsumer {
 
   /** Runs one command and publishes its reply; `ready` is called once the next command of its aggregate may start. */
   async handle(message: BusMessage, ready: () => void = () => undefined): Promise<HandlerOutcome> {
+    const started = performance.now();
+    const seen = { command: 'unknown', outcome: 'invalid' };
+    const handled = await this.run(message, ready, seen);
+    const outcome = handled.kind === 'retry' ? 'retry' : handled.kind === 'dead-letter' && seen.command !== 'unknown' ? 'dead_letter' : seen.outcome;
+    commandsHandled.inc({ command: seen.command, outcome });
+    commandDuration.observe({ command: seen.command, outcome }, (performance.now() - started) / 1000);
+    return handled;
+  }
+
+  /** `seen` learns the command's name and its domain outcome, for the metrics. */
+  private async run(message: BusMessage, ready: () => void, seen: { command: string; outcome: string }): Promise<HandlerOutcome> {
     const parsed = CommandEnvelope.safeParse(message.value);
     if (!parsed.success) {
       const reason = `invalid command envelope: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
@@ -156,6 +169,7 @@ export class CommandConsumer {
       return { kind: 'dead-letter', reason };
     }
     const envelope = parsed.data;
+    seen.command = envelope.command.name;
     const CommandClass = COMMANDS[envelope.command.name];
     const started = Date.now();
     const where = `${message.partition}:${message.offset}`;
@@ -179,6 +193,7 @@ export class CommandConsumer {
       outcome = { ok: false, error: domainError('internal', 'COMMAND_FAILED', `Command ${envelope.commandId} failed and was set aside for an operator (${reason.slice(0, 200)}).`) };
     }
     this.attempts.delete(where);
+    seen.outcome = outcome.ok ? 'ok' : outcome.error.kind;
     ready();
     const result: CommandResult = {
       type: 'command-result',

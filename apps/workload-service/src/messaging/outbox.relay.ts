@@ -7,6 +7,10 @@ import { Commit, EVENT_STORE, EventStore } from '../event-store/event-store';
 import { OUTBOX_LEASE, OutboxLease } from './outbox.lease';
 import { toApiEvent } from '../workloads/domain/workload-event-types';
 import type { WorkloadEvent } from '../workloads/domain/workload.events';
+import { sampled } from '@wcp/metrics';
+
+/** The scrape counts unpublished commits up to this many (a read of the markers, not a full count). */
+const UNPUBLISHED_COUNT_LIMIT = 1000;
 
 /** Commits held in memory for publishing at most; beyond that the oldest are left to the sweep. */
 const MAX_HELD = 20_000;
@@ -39,6 +43,7 @@ export class OutboxRelay implements CommitListener {
   private sweepDue = false;
   private stopped = true;
   private readonly held: Commit[] = [];
+  private unsample: Array<() => void> = [];
   /** streamId → the last stream version this relay published. */
   private readonly published = new Map<string, number>();
 
@@ -55,6 +60,13 @@ export class OutboxRelay implements CommitListener {
       return;
     }
     this.stopped = false;
+    this.unsample = [
+      sampled('gauge', 'wcp_outbox_held_commits', 'Commits this instance holds in memory for publishing (bounded; beyond it the sweep publishes them).', [], (add) => add({}, this.held.length)),
+      // The store's view, shared by every instance on it: use max(), not sum(), across instances.
+      sampled('gauge', 'wcp_outbox_unpublished_commits', `Commits in the event store not yet published to the events topic (counted up to ${UNPUBLISHED_COUNT_LIMIT}).`, [], async (add) =>
+        add({}, (await this.store.pending('published', UNPUBLISHED_COUNT_LIMIT)).length),
+      ),
+    ];
     this.timer = setInterval(() => this.nudge(true), this.config.OUTBOX_POLL_MS);
     this.nudge(true);
   }
@@ -89,6 +101,7 @@ export class OutboxRelay implements CommitListener {
   }
 
   async stop(): Promise<void> {
+    for (const remove of this.unsample.splice(0)) remove();
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;

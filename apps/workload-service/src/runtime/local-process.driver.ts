@@ -1,3 +1,4 @@
+import { sampled } from '@wcp/metrics';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync } from 'node:fs';
@@ -163,7 +164,12 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.restartGraceMs = options.restartGraceMs ?? 5000;
     this.killWaitMs = options.killWaitMs ?? 2000;
     this.clock = options.clock ?? (() => new Date());
+    this.unsample = sampled('gauge', 'wcp_replicas', 'Replicas this instance runs, by phase (as in statusDetails).', ['state'], (add) => {
+      for (const id of this.protons.keys()) for (const r of this.snapshot(id)?.replicas ?? []) add({ state: r.status }, 1);
+    });
   }
+
+  private readonly unsample: () => void;
 
   // ---------------------------------------------------------------- port
 
@@ -248,6 +254,7 @@ export class LocalProcessDriver implements RuntimeDriver {
   }
 
   async shutdown(options: ShutdownOptions): Promise<void> {
+    this.unsample();
     if (options.stopReplicas) {
       const graceMs = options.graceMs ?? this.restartGraceMs;
       await Promise.all([...this.protons.keys()].map((id) => this.stop(id, { graceMs })));

@@ -25,6 +25,7 @@ import {
 } from '../domain/replacement.decider';
 import type { ReplacementEvent } from '../domain/replacement.events';
 import { REPLACEMENTS, ReplacementDoc } from '../projections/replacement.projection';
+import { countedStep } from '../../messaging/service.metrics';
 
 /** Transitions decided in one pass before the saga waits for the runtime or the clock again. */
 const MAX_STEPS_PER_PASS = 20;
@@ -315,7 +316,7 @@ export class ReplacementSaga implements CommitListener {
     if (this.stopped) return;
     const previous = this.chains.get(workloadId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.advance(workloadId, id))
+      .then(() => countedStep('replacement', 'advance', () => this.advance(workloadId, id)))
       .catch((error) => this.logger.error(`replacement ${id} of workload ${workloadId}: ${error instanceof Error ? error.stack : error}`))
       .finally(() => {
         if (this.chains.get(workloadId) === next) this.chains.delete(workloadId);

@@ -11,6 +11,7 @@ import { ACTIVE_STATUSES, decideRuntimeFact, decideStatus, evolveWorkload, initi
 import { protonSpecOf } from '../domain/proton-spec';
 import type { WorkloadEvent } from '../domain/workload.events';
 import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
+import { countedStep } from '../../messaging/service.metrics';
 
 /**
  * The start/stop process manager. Its state is the workload stream itself: a workload whose
@@ -57,7 +58,7 @@ export class LifecycleSaga implements CommitListener {
     const byProton = new Map(desired.map((spec) => [spec.protonId, spec]));
     for (const spec of rollouts) byProton.set(spec.protonId, spec);
     await this.driver.recover([...byProton.values()]);
-    for (const w of stopping) this.enqueue(w._id, () => this.stop(w._id, w.protonId!));
+    for (const w of stopping) this.enqueue(w._id, 'stop', () => this.stop(w._id, w.protonId!));
     if (desired.length + stopping.length > 0) this.logger.log(`reconciled: ${desired.length} protons running, ${stopping.length} stopping`);
   }
 
@@ -67,8 +68,8 @@ export class LifecycleSaga implements CommitListener {
     const workloadId = commit.streamId.slice('workload-'.length);
     for (const stored of commit.events) {
       const event = stored as unknown as WorkloadEvent;
-      if (event.type === 'workload.start-requested') this.enqueue(workloadId, () => this.start(workloadId, event.data.protonId));
-      if (event.type === 'workload.stop-requested') this.enqueue(workloadId, () => this.stopCurrent(workloadId));
+      if (event.type === 'workload.start-requested') this.enqueue(workloadId, 'start', () => this.start(workloadId, event.data.protonId));
+      if (event.type === 'workload.stop-requested') this.enqueue(workloadId, 'stop', () => this.stopCurrent(workloadId));
     }
   }
 
@@ -113,9 +114,9 @@ export class LifecycleSaga implements CommitListener {
     const { workloadId, protonId } = event;
     if (event.type === 'ProtonStatusChanged') {
       // Stopping is the workload's own decision (stop requested); the runtime's echo adds nothing.
-      if (event.status !== 'stopping') this.enqueue(workloadId, () => this.recordStatus(workloadId, protonId, event.status, event.reason ?? null));
+      if (event.status !== 'stopping') this.enqueue(workloadId, 'record-status', () => this.recordStatus(workloadId, protonId, event.status, event.reason ?? null));
     } else if (event.type === 'ReplicaRestarted') {
-      this.enqueue(workloadId, () =>
+      this.enqueue(workloadId, 'record-fact', () =>
         this.recordFact(workloadId, {
           type: 'workload.replica-restarted',
           schemaVersion: 1,
@@ -123,7 +124,7 @@ export class LifecycleSaga implements CommitListener {
         }),
       );
     } else if (event.type === 'ProtonErrored') {
-      this.enqueue(workloadId, () => this.recordFact(workloadId, { type: 'workload.proton-errored', schemaVersion: 1, data: { protonId, reason: event.reason } }));
+      this.enqueue(workloadId, 'record-fact', () => this.recordFact(workloadId, { type: 'workload.proton-errored', schemaVersion: 1, data: { protonId, reason: event.reason } }));
     }
   }
 
@@ -159,10 +160,10 @@ export class LifecycleSaga implements CommitListener {
     return protonSpecOf(artifact, workload.runtime, { protonId: workload.protonId, workloadId: workload._id });
   }
 
-  private enqueue(workloadId: string, work: () => Promise<void>): void {
+  private enqueue(workloadId: string, step: string, work: () => Promise<void>): void {
     const previous = this.chains.get(workloadId) ?? Promise.resolve();
     const next = previous
-      .then(work)
+      .then(() => countedStep('lifecycle', step, work))
       .catch((error) => this.logger.error(`workload ${workloadId}: ${error instanceof Error ? error.message : error}`))
       .finally(() => {
         if (this.chains.get(workloadId) === next) this.chains.delete(workloadId);
