@@ -34,6 +34,12 @@ describe('runtime capacity admission — embedded', () => {
     expect(small.status).toBe(201);
     await waitForStatus(api, small.body.id, 'running', 60_000);
 
+    // A running workload's new runtime must fit too; refused, it keeps running on the old one.
+    const grow = await api.patch(`/api/v2/workloads/${small.body.id}/settings`, { runtime: runtimeOf('1536Mi') });
+    expect(grow.status).toBe(403);
+    expect(grow.body.detail).toContain(`memory ${1536 * Mi} bytes requested, 0 of ${1024 * Mi} bytes in use`);
+    expect((await api.get(`/api/v2/workloads/${small.body.id}/settings`)).body).toMatchObject({ replacement: null, runtime: { containerGroups: [{ containers: [{ resourceAllocation: { memory: 512 * Mi } }] }] } });
+
     const eventsBefore = (await api.get(`/api/v2/workloads/${big.body.id}/events?limit=100`)).body.data;
     const refused = await api.post(`/api/v2/workloads/${big.body.id}/start`);
     expect(refused.status).toBe(403);

@@ -67,7 +67,7 @@ export function runtimeCapacityRefusal(request: Holding, held: Holding, limits: 
     over.push(`${request.replicas} replicas requested, ${held.replicas} of ${limits.maxReplicas} in use`);
   }
   if (over.length === 0) return null;
-  return domainError('forbidden', 'RUNTIME_CAPACITY_EXCEEDED', `Starting this workload would exceed the runtime's capacity: ${over.join('; ')}.`);
+  return domainError('forbidden', 'RUNTIME_CAPACITY_EXCEEDED', `This workload would exceed the runtime's capacity: ${over.join('; ')}.`);
 }
 
 /**
