@@ -35,6 +35,9 @@ export const WorkloadServiceEnvironment = z.object({
   KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Prefix of every Kafka topic and consumer group, so several systems can share one cluster.'),
   BOOTSTRAP_API_TOKEN: z.string().min(16, 'BOOTSTRAP_API_TOKEN must be at least 16 characters').optional().describe('When set, user `admin` holds this API token (16+ characters); stored hashed. Without it nobody can call the API on a fresh store.'),
   MAX_ACTIVE_WORKLOADS_PER_OWNER: z.coerce.number().int().min(1).default(20).describe('Creating or starting a workload beyond this many active ones of one owner answers 403.'),
+  RUNTIME_MAX_CPU: z.coerce.number().positive().optional().describe('Admission: CPUs (fractional) all running workloads may hold together (replicas × allocation; an autoscaled group counts minReplicaCount, at least 1); a start or create beyond it answers 403. Unset: unlimited.'),
+  RUNTIME_MAX_MEMORY: Memory.optional().describe('Admission: memory all running workloads may hold together, bytes or with a unit like the API\'s (`8Gi`, `500MB`); beyond it a start answers 403. Unset: unlimited.'),
+  RUNTIME_MAX_REPLICAS: z.coerce.number().int().min(1).optional().describe('Admission: replicas all running workloads may hold together; beyond it a start answers 403. Unset: unlimited.'),
   RESOURCE_BUNDLES: ResourceBundles.default(DEFAULT_RESOURCE_BUNDLES).describe('JSON object `{"<id>": {"cpu": 1, "memory": "1Gi", "gpu": null}}`: the operator\'s catalog behind `resourceBundles`; replaces the built-in cpu.nano … cpu.xlarge.'),
   OUTBOX_RELAY_ENABLED: BoolFlag.default(true).describe('Publish stored events to Kafka. Off only in tests that prove the outbox survives a crash between append and publish.'),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).default(500).describe('How often the outbox relay sweeps for commits nobody published (ms).'),
@@ -81,3 +84,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export const CONFIG = Symbol('WORKLOAD_SERVICE_CONFIG');
+
+/** The admission limits of runtime-capacity.ts, from the configuration (null: unlimited). */
+export function capacityLimits(config: Pick<WorkloadServiceConfig, 'RUNTIME_MAX_CPU' | 'RUNTIME_MAX_MEMORY' | 'RUNTIME_MAX_REPLICAS'>) {
+  return { maxCpu: config.RUNTIME_MAX_CPU ?? null, maxMemory: config.RUNTIME_MAX_MEMORY ?? null, maxReplicas: config.RUNTIME_MAX_REPLICAS ?? null };
+}

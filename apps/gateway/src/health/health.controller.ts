@@ -28,6 +28,8 @@ export class HealthController {
         workloadService: state(workloadService !== null),
         // Commands the workload service set aside (dead-lettered) since it started.
         commands: { deadLettered: (workloadService?.commands as { deadLettered?: number } | undefined)?.deadLettered ?? null },
+        // What the workload service's runtime enforces of resourceAllocation (memory, cpu), passed through.
+        runtimeResources: (workloadService?.runtime as { resources?: unknown } | undefined)?.resources ?? null,
         telemetryService: state(telemetryService),
         requestRecords: { status: dropped > 0 ? 'dropping' : 'ok', buffered, dropped, publishFailures },
       },

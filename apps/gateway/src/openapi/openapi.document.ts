@@ -397,7 +397,7 @@ export function openApiDocument(): Json {
       }, {
         body: jsonBody('CreateWorkload', { name: 'demo', artifact: ECHO_ARTIFACT }),
         codes: ['403', '404', '409'],
-        extra: { description: '`artifactId` xor `artifact` (an inline artifact, created as a draft). 404: unknown artifact; 409: a draft artifact backs at most one workload; 403: the owner\'s limit of active workloads; 422 also when an image is not in the operator\'s catalog or a resource bundle is unknown.' },
+        extra: { description: '`artifactId` xor `artifact` (an inline artifact, created as a draft). 404: unknown artifact; 409: a draft artifact backs at most one workload; 403: the owner\'s limit of active workloads or the runtime\'s capacity; 422 also when an image is not in the operator\'s catalog or a resource bundle is unknown.' },
       }),
       get: read('listWorkloads', 'List the workloads the caller can see', listOk('Workload'), { params: query(WorkloadListQuery, { search: 'name, description or id prefix; case-insensitive' }) }),
     },
@@ -417,7 +417,7 @@ export function openApiDocument(): Json {
       post: command('startWorkload', 'Start', { '202': answer('Starting', 'WorkloadOperation'), '200': answer('Already running or starting', 'WorkloadOperation') }, {
         params: W,
         codes: ['403', '404', '409'],
-        extra: { description: '409 while stopping; 403 when the owner\'s limit of active workloads would be exceeded.' },
+        extra: { description: '409 while stopping; 403 when the owner\'s limit of active workloads or the runtime\'s capacity (RUNTIME_MAX_CPU, RUNTIME_MAX_MEMORY, RUNTIME_MAX_REPLICAS) would be exceeded; nothing changes then.' },
       }),
     },
     '/workloads/{id}/stop': {
@@ -441,7 +441,7 @@ export function openApiDocument(): Json {
         params: W,
         body: jsonBody('UpdateSettings', { runtime: { containerGroups: [{ name: 'default', replicaCount: 2 }] } }),
         codes: ['403', '404', '409'],
-        extra: { description: '409 while a replacement is in progress; 422 also for an unknown resource bundle, a container the artifact does not have, or autoscaling bounds out of order.' },
+        extra: { description: '409 while a replacement is in progress; 403 when a running workload\'s new runtime would exceed the runtime\'s capacity (nothing starts); 422 also for an unknown resource bundle, a container the artifact does not have, or autoscaling bounds out of order.' },
       }),
     },
     '/workloads/{id}/replacement': {

@@ -8,6 +8,7 @@ import { EVENT_STORE, EventStore } from '../event-store/event-store';
 import { IdentityQueries } from '../identity/identity.queries';
 import { CommandConsumer } from '../messaging/command.consumer';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
+import { RUNTIME_DRIVER, RuntimeDriver } from '../runtime';
 import { ProtonQueries } from '../workloads/queries/proton.queries';
 import { WorkloadListQuery, WorkloadQueries } from '../workloads/queries/workload.queries';
 
@@ -29,6 +30,7 @@ export class InternalController {
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
     private readonly commands: CommandConsumer,
+    @Inject(RUNTIME_DRIVER) private readonly runtime: RuntimeDriver,
   ) {}
 
   @Get('health')
@@ -39,6 +41,8 @@ export class InternalController {
       components: { eventStore: up(eventStore), readModels: up(readModels), bus: up(bus) },
       // Commands set aside since start (unreadable, or failing on healthy stores): an operator's to look at.
       commands: { deadLettered: this.commands.deadLetters },
+      // Which mechanism enforces replicas' memory and cpu on this host (docs/resources.md).
+      runtime: { resources: this.runtime.enforcement ?? { memory: 'none', cpu: 'reported-only', detail: 'the runtime driver reports no enforcement' } },
     };
   }
 

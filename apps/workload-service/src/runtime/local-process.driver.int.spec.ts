@@ -282,6 +282,28 @@ describe('LocalProcessDriver', () => {
     expect(c).toMatchObject({ status: 'terminated', exitCode: 1, restartCount: 2, lastState: { status: 'terminated', exitCode: 1 } });
   });
 
+  it('kills a replica that allocates past its memory limit as OOMKilled (137) and restarts it with back-off', async () => {
+    const { driver } = newDriver({ memoryPollMs: 50 });
+    const s: ProtonSpec = {
+      ...spec('local/memory-hog:1', 1, { environmentVars: [{ name: 'ALLOC_MB', value: '512' }, { name: 'ALLOC_AFTER_MS', value: '200' }], readinessProbe: null }),
+      resources: { cpu: 1, memoryBytes: 128 * 1024 ** 2 },
+    };
+    if (driver.enforcement.memory === 'none') {
+      // A host without /proc enforces nothing, and must say so rather than pretend.
+      expect(driver.enforcement.detail).toMatch(/not enforced/);
+      return;
+    }
+    expect(driver.enforcement).toMatchObject({ memory: 'rss-watchdog', cpu: 'reported-only' });
+    const restarted = waitFor(driver, (e) => e.type === 'ReplicaRestarted' && e.protonId === s.protonId, 15000);
+    await driver.ensureRunning(s);
+    expect(await restarted).toMatchObject({ reason: 'OOMKilled', exitCode: 137, signal: 'SIGKILL', restartCount: 1, message: expect.stringMatching(/exceeded the limit of 134217728 bytes/) });
+    const c = driver.snapshot(s.protonId)?.replicas[0].containers[0];
+    expect(c).toMatchObject({ restartCount: 1, lastState: { status: 'terminated', reason: 'OOMKilled', exitCode: 137 } });
+    // The restart comes after the back-off: a new process runs again.
+    await waitFor(driver, is('ReplicaStarted', s.protonId), 15000);
+    expect((await driver.stop(s.protonId, { graceMs: 500 })).stopped).toBe(true);
+  });
+
   it('errors at once on an image outside the catalog', async () => {
     const { driver } = newDriver();
     const s = spec('local/nope:1', 1);

@@ -25,6 +25,7 @@ import { openReplicaLogs, ReplicaLogTailer, type LogTarget, type ReplicaLogOptio
 import { ReplicaStateStore, type ReplicaRecord } from './replica-state.store';
 import { decideExit } from './exit-policy';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './restart-backoff';
+import { MemoryWatchdog, probeEnforcement, type EnforcementReport } from './resource-limits';
 import type {
   LogShipping,
   LogSink,
@@ -71,6 +72,8 @@ export interface LocalProcessDriverOptions {
   restartGraceMs?: number;
   /** Wait for death after SIGKILL before reporting a replica as unkillable (ms). */
   killWaitMs?: number;
+  /** How often the memory watchdog reads /proc (ms); 0 turns memory enforcement off. */
+  memoryPollMs?: number;
   /** Tailing and rotation of the per-replica log files, once `shipLogs` is called. */
   logs?: ReplicaLogOptions;
   clock?: () => Date;
@@ -98,6 +101,8 @@ interface Replica extends ReplicaView {
   killMessage?: string;
   everReadyThisRun: boolean;
   lastProbe: string | null;
+  /** Stops the memory watchdog of the current process. */
+  unwatchMemory: (() => void) | null;
 }
 
 interface Proton {
@@ -141,6 +146,9 @@ export class LocalProcessDriver implements RuntimeDriver {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly listeners = new Set<RuntimeEventListener>();
   private logs: ReplicaLogTailer | null = null;
+  /** What this host enforces (probed once); /health reports it. */
+  readonly enforcement: EnforcementReport;
+  private readonly memoryWatchdog: MemoryWatchdog | null;
   private recovered = false;
   private closed = false;
 
@@ -167,6 +175,9 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.unsample = sampled('gauge', 'wcp_replicas', 'Replicas this instance runs, by phase (as in statusDetails).', ['state'], (add) => {
       for (const id of this.protons.keys()) for (const r of this.snapshot(id)?.replicas ?? []) add({ state: r.status }, 1);
     });
+    const probed = probeEnforcement();
+    this.enforcement = options.memoryPollMs === 0 ? { ...probed, memory: 'none', detail: `memory enforcement turned off; ${probed.detail}` } : probed;
+    this.memoryWatchdog = this.enforcement.memory === 'rss-watchdog' ? new MemoryWatchdog(options.memoryPollMs ?? 250) : null;
   }
 
   private readonly unsample: () => void;
@@ -260,6 +271,7 @@ export class LocalProcessDriver implements RuntimeDriver {
       await Promise.all([...this.protons.keys()].map((id) => this.stop(id, { graceMs })));
     }
     this.closed = true;
+    this.memoryWatchdog?.close();
     for (const p of this.protons.values()) {
       for (const r of p.replicas.values()) {
         this.clearTimers(r);
@@ -398,6 +410,7 @@ export class LocalProcessDriver implements RuntimeDriver {
       killReason: null,
       everReadyThisRun: false,
       lastProbe: null,
+      unwatchMemory: null,
     };
   }
 
@@ -447,6 +460,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.instanceId = instanceId;
     r.adopted = false;
     this.markStarted(p, r, now);
+    this.watchMemory(p, r, gen);
     // Recorded right after spawn: from here on a crash of the service leaves a findable replica.
     this.persist();
     this.emit(p, { type: 'ReplicaStarted', replica: r.name, pid: r.pid, address: r.address ?? '', adopted: false });
@@ -484,6 +498,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.restartCount = rec.restartCount;
     r.podStartedAt = rec.podStartedAt;
     this.markStarted(p, r, rec.startedAt);
+    this.watchMemory(p, r, gen);
     this.logs?.adopted(logTarget(p, r), rec.instanceId);
     this.emit(p, { type: 'ReplicaStarted', replica: r.name, pid: rec.pid, address: r.address ?? '', adopted: true });
     // It passed its startup phase in the previous life of the service; readiness must be proven again.
@@ -521,6 +536,8 @@ export class LocalProcessDriver implements RuntimeDriver {
     if (gen !== r.generation || r.exitHandled === gen || r.pid === null) return;
     r.exitHandled = gen;
     this.clearTimers(r);
+    r.unwatchMemory?.();
+    r.unwatchMemory = null;
     const now = this.now();
     const exitCode = exitCodeOf(code, signal);
     const natural = r.adopted && code === null && signal === null ? 'Unknown' : terminationReason(code, signal);
@@ -729,6 +746,24 @@ export class LocalProcessDriver implements RuntimeDriver {
     signalGroup(pid, 'SIGTERM');
     this.schedule(r, r.generation, this.restartGraceMs, () => {
       if (r.pid === pid && isProcessAlive(pid)) signalGroup(pid, 'SIGKILL');
+    });
+  }
+
+  /**
+   * Over its memory limit a replica's group is SIGKILLed at once, as the kernel's OOM killer
+   * would: no grace, reason OOMKilled (exit code 137), then the ordinary restart path.
+   */
+  private watchMemory(p: Proton, r: Replica, gen: number): void {
+    const limit = p.spec.resources?.memoryBytes;
+    const pid = r.pid;
+    if (!this.memoryWatchdog || !limit || pid === null) return;
+    r.unwatchMemory = this.memoryWatchdog.watch(pid, limit, (rss) => {
+      if (gen !== r.generation || r.pid !== pid || r.killReason !== null) return;
+      if (r.adopted && !this.owns(pid, r.instanceId)) return;
+      r.killReason = 'OOMKilled';
+      r.killMessage = `resident memory ${rss} bytes exceeded the limit of ${limit} bytes`;
+      if (r.ready) this.setReady(p, r, false, 'OOMKilled', r.killMessage);
+      signalGroup(pid, 'SIGKILL');
     });
   }
 

@@ -20,6 +20,8 @@ export interface ProtonSpec {
   containers: Container[];
   /** Extra environment for every replica, applied under the container's own environmentVars. */
   env?: Record<string, string>;
+  /** Per-replica allocation of the primary container (spec §2 resourceAllocation); memory is enforced, cpu reported. */
+  resources?: { cpu: number; memoryBytes: number };
 }
 
 export interface StopOptions {
@@ -143,7 +145,16 @@ export interface LogShipping {
   stop(timeoutMs?: number): Promise<void>;
 }
 
+/** How a driver enforces replicas' resourceAllocation on its host (reported in /health). */
+export interface ResourceEnforcement {
+  memory: string;
+  cpu: string;
+  detail: string;
+}
+
 export interface RuntimeDriver {
+  /** Optional: what this driver enforces of resourceAllocation (the local driver probes its host at construction). */
+  readonly enforcement?: ResourceEnforcement;
   /**
    * Make the proton run `spec.replicas` replicas. Idempotent: replicas that exist (running,
    * starting or backing off) are left alone, never started twice; only missing ones start and

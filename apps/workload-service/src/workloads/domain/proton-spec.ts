@@ -20,9 +20,12 @@ export function protonSpecOf(
   runtime: RuntimeSettings,
   ids: { protonId: string; workloadId: string },
   replicas = replicasOf(runtime),
-): { protonId: string; workloadId: string; replicas: number; containers: Container[] } | null {
+): { protonId: string; workloadId: string; replicas: number; containers: Container[]; resources?: { cpu: number; memoryBytes: number } } | null {
   const group = runtime.containerGroups[0];
   const specGroup = artifact?.spec.containerGroups.find((g) => g.name === group?.name) ?? artifact?.spec.containerGroups[0];
   if (!group || !specGroup) return null;
-  return { ...ids, replicas, containers: specGroup.containers };
+  // The local runtime runs the primary container only, so its allocation is the replica's.
+  const primary = specGroup.containers.find((c) => c.primary) ?? specGroup.containers[0];
+  const allocation = group.containers.find((c) => c.name === primary?.name)?.resourceAllocation;
+  return { ...ids, replicas, containers: specGroup.containers, ...(allocation ? { resources: { cpu: allocation.cpu, memoryBytes: allocation.memory } } : {}) };
 }

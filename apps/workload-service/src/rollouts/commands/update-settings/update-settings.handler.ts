@@ -2,12 +2,14 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome } from '@wcp/contracts';
 import { ARTIFACTS, ArtifactDoc } from '../../../artifacts/projections/artifact.projection';
-import { CONFIG, WorkloadServiceConfig } from '../../../config';
+import { capacityLimits, CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { resolveRuntime } from '../../../workloads/domain/runtime-settings.resolver';
-import { evolveWorkload, initialWorkloadState, requireAccess } from '../../../workloads/domain/workload.decider';
+import { holdingOf, runtimeCapacityRefusal } from '../../../workloads/domain/runtime-capacity';
+import { ACTIVE_STATUSES, evolveWorkload, initialWorkloadState, requireAccess } from '../../../workloads/domain/workload.decider';
+import { heldCapacity } from '../../../workloads/queries/runtime-capacity.query';
 import { SettingsQueries } from '../../queries/settings.queries';
 import { ReplacementStarter } from '../../replacement.starter';
 import { UpdateSettingsCommand } from './update-settings.command';
@@ -15,7 +17,9 @@ import { UpdateSettingsCommand } from './update-settings.command';
 /**
  * `PATCH /settings`: the whole runtime, resolved against the workload's artifact, always a
  * rolling replacement on the same artifact. The same runtime again is a no-op answered with
- * the current settings (200), and starts nothing.
+ * the current settings (200), and starts nothing. On a running workload the new runtime must
+ * fit the runtime's capacity beside the other workloads (403 otherwise, nothing started); a
+ * stopped one is checked when it starts.
  */
 @CommandHandler(UpdateSettingsCommand)
 export class UpdateSettingsHandler implements ICommandHandler<UpdateSettingsCommand, CommandOutcome> {
@@ -40,6 +44,10 @@ export class UpdateSettingsHandler implements ICommandHandler<UpdateSettingsComm
     if (w.replacement?.id !== replacementId && JSON.stringify(runtime) === JSON.stringify(w.runtime)) {
       const current = await this.settings.get(workloadId, command.actor);
       return 'code' in current ? failure(current) : success({ kind: 'unchanged', settings: current });
+    }
+    if (w.replacement?.id !== replacementId && ACTIVE_STATUSES.includes(w.status)) {
+      const refusal = runtimeCapacityRefusal(holdingOf(runtime), await heldCapacity(this.readModels, workloadId), capacityLimits(this.config));
+      if (refusal) return failure(refusal);
     }
     const started = await this.starter.start(
       {

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome, domainError, newId } from '@wcp/contracts';
-import { CONFIG, WorkloadServiceConfig } from '../../../config';
+import { capacityLimits, CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { decideAttach, decideCreateArtifact, evolveArtifact, initialArtifactState, requireArtifact } from '../../../artifacts/domain/artifact.decider';
@@ -10,7 +10,9 @@ import { ImageCatalogCheck } from '../../../artifacts/image-catalog.check';
 import { failure, success } from '../../../messaging/envelope.command';
 import { resolveRuntime } from '../../domain/runtime-settings.resolver';
 import { capacityRefusal, decideCreate, evolveWorkload, initialWorkloadState, StartContext } from '../../domain/workload.decider';
+import { holdingOf, runtimeCapacityRefusal } from '../../domain/runtime-capacity';
 import { countActiveWorkloadsOfOwner } from '../../queries/owner-capacity.query';
+import { heldCapacity } from '../../queries/runtime-capacity.query';
 import { WORKLOADS, WorkloadDoc } from '../../projections/workload.projection';
 import { renderWorkload } from '../../queries/workload.renderer';
 import { CreateWorkloadCommand } from './create-workload.command';
@@ -58,7 +60,8 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
       activeWorkloadsOfOwner: resuming ? 0 : await countActiveWorkloadsOfOwner(this.readModels, actor.id, workloadId),
       maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER,
     };
-    const refusal = capacityRefusal(capacity);
+    const runtimeRefusal = resuming ? null : runtimeCapacityRefusal(holdingOf(runtime), await heldCapacity(this.readModels, workloadId), capacityLimits(this.config));
+    const refusal = capacityRefusal(capacity) ?? runtimeRefusal;
     if (refusal) return failure(refusal);
 
     // An inline artifact is created and bound in one commit; an existing one is only bound.

@@ -1,0 +1,64 @@
+import { adminUser, stopAndWait, waitForStatus } from './api.helpers';
+import { echoArtifact, startEmbeddedSystem, System } from './system.harness';
+
+const Mi = 1024 ** 2;
+const runtimeOf = (memory: string) => ({ containerGroups: [{ name: 'default', replicaCount: 1, containers: [{ name: 'main', resourceAllocation: { cpu: 0.5, memory } }] }] });
+
+// Capacity for one 768 MiB workload, or one 512 MiB one, never both (1 GiB in all).
+describe('runtime capacity admission — embedded', () => {
+  let system: System;
+
+  beforeAll(async () => {
+    system = await startEmbeddedSystem({ RUNTIME_MAX_MEMORY: '1Gi', RUNTIME_MAX_REPLICAS: '4' });
+    await adminUser(system);
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('reports which enforcement the runtime uses in the gateway health', async () => {
+    const health = await system.api.get('/api/v2/health');
+    expect(health.status).toBe(200);
+    expect(health.body.components.runtimeResources).toEqual({ memory: expect.stringMatching(/^(rss-watchdog|none)$/), cpu: 'reported-only', detail: expect.any(String) });
+  });
+
+  it('refuses a start beyond the capacity with 403 and a detail, leaves the workload stopped, and admits it once capacity is free', async () => {
+    const api = system.api;
+    const big = await api.post('/api/v2/workloads', { artifact: echoArtifact('big'), name: 'big', runtime: runtimeOf('768Mi') });
+    expect(big.status).toBe(201);
+    await waitForStatus(api, big.body.id, 'running', 60_000);
+    await stopAndWait(api, big.body.id, 60_000);
+
+    const small = await api.post('/api/v2/workloads', { artifact: echoArtifact('small'), name: 'small', runtime: runtimeOf('512Mi') });
+    expect(small.status).toBe(201);
+    await waitForStatus(api, small.body.id, 'running', 60_000);
+
+    // A running workload's new runtime must fit too; refused, it keeps running on the old one.
+    const grow = await api.patch(`/api/v2/workloads/${small.body.id}/settings`, { runtime: runtimeOf('1536Mi') });
+    expect(grow.status).toBe(403);
+    expect(grow.body.detail).toContain(`memory ${1536 * Mi} bytes requested, 0 of ${1024 * Mi} bytes in use`);
+    expect((await api.get(`/api/v2/workloads/${small.body.id}/settings`)).body).toMatchObject({ replacement: null, runtime: { containerGroups: [{ containers: [{ resourceAllocation: { memory: 512 * Mi } }] }] } });
+
+    const eventsBefore = (await api.get(`/api/v2/workloads/${big.body.id}/events?limit=100`)).body.data;
+    const refused = await api.post(`/api/v2/workloads/${big.body.id}/start`);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toEqual({ detail: expect.stringContaining(`memory ${768 * Mi} bytes requested, ${512 * Mi} of ${1024 * Mi} bytes in use`) });
+    const after = await api.get(`/api/v2/workloads/${big.body.id}`);
+    expect(after.body.status).toBe('stopped');
+    // Nothing was recorded for the refused start.
+    expect((await api.get(`/api/v2/workloads/${big.body.id}/events?limit=100`)).body.data).toEqual(eventsBefore);
+
+    // Creating is deploying: refused the same way, and nothing is created.
+    const third = await api.post('/api/v2/workloads', { artifact: echoArtifact('third'), name: 'third', runtime: runtimeOf('768Mi') });
+    expect(third.status).toBe(403);
+    expect(third.body.detail).toMatch(/exceed the runtime's capacity/);
+    expect((await api.get('/api/v2/workloads?search=third')).body.data).toEqual([]);
+
+    await stopAndWait(api, small.body.id, 60_000);
+    const admitted = await api.post(`/api/v2/workloads/${big.body.id}/start`);
+    expect(admitted.status).toBe(202);
+    await waitForStatus(api, big.body.id, 'running', 60_000);
+    await stopAndWait(api, big.body.id, 60_000);
+  });
+});

@@ -1,0 +1,16 @@
+'use strict';
+// local/memory-hog:1 — serves GET /healthz, then after ALLOC_AFTER_MS (default 300) allocates
+// ALLOC_MB (default 256) of touched memory in 16 MiB steps and holds it: tests of memory limits.
+const http = require('node:http');
+const port = Number(process.env.PORT) || 8080;
+const host = process.env.HOST || '127.0.0.1';
+const totalMb = Math.max(0, Number(process.env.ALLOC_MB) || 256);
+const after = Math.max(0, Number(process.env.ALLOC_AFTER_MS) || 300);
+const held = [];
+http.createServer((req, res) => res.end('ok')).listen(port, host);
+setTimeout(function grow() {
+  if (held.length * 16 >= totalMb) return;
+  // Buffer.alloc fills with zeros, so the pages are resident (counted in RSS), not just reserved.
+  held.push(Buffer.alloc(16 * 1024 * 1024, 1));
+  setTimeout(grow, 20);
+}, after);

@@ -1,0 +1,145 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/**
+ * Resource enforcement of the local runtime, probed once at boot.
+ *
+ * Memory: a per-replica RSS watchdog. Every `pollMs` it sums the resident set of each watched
+ * process group from /proc and SIGKILLs a group over its limit, which makes the OOM
+ * classification exact (we know why it died). Chosen over the alternatives because it works
+ * on every Linux host without privileges or delegation:
+ * - cgroup v2 needs a delegated hierarchy with the memory controller; hosts like this one
+ *   mount an empty cgroup2 (no controllers), so it is probed and reported, not used yet.
+ * - RLIMIT_AS (prlimit) limits address space, not memory: V8 reserves large virtual ranges at
+ *   start, so a limit near the requested memory kills Node before it serves, and a limit far
+ *   above it enforces nothing; an allocation failure also dies as SIGABRT/exit 134 (not
+ *   classifiable as OOM).
+ * The watchdog's price: a burst faster than one poll may overshoot briefly (docs/resources.md).
+ *
+ * CPU: reported only (no cgroup cpu controller is used); /health says so.
+ */
+
+export type MemoryEnforcement = 'rss-watchdog' | 'none';
+export type CpuEnforcement = 'reported-only';
+
+export interface EnforcementReport {
+  memory: MemoryEnforcement;
+  cpu: CpuEnforcement;
+  /** What the probe saw, for operators: why cgroups are not used on this host. */
+  detail: string;
+}
+
+/** The process group and resident pages of one /proc/<pid>/stat line, or null when unparsable. */
+export function parseProcStat(text: string): { pgrp: number; rssPages: number } | null {
+  // The command (field 2) is parenthesised and may contain spaces or ')': split after the last ')'.
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const fields = text.slice(close + 2).trim().split(/\s+/);
+  // fields[0] is field 3 (state): pgrp is field 5, rss (pages) field 24.
+  const pgrp = Number(fields[2]);
+  const rssPages = Number(fields[21]);
+  return Number.isInteger(pgrp) && Number.isInteger(rssPages) ? { pgrp, rssPages } : null;
+}
+
+/** Controllers a cgroup v2 directory offers (its `cgroup.controllers`). */
+export function parseControllers(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+/** Decides the enforcement from what the host offers (pure; `probeEnforcement` reads the facts). */
+export function enforcementOf(facts: { procReadable: boolean; cgroup2Controllers: string[] | null }): EnforcementReport {
+  const cgroup =
+    facts.cgroup2Controllers === null
+      ? 'no cgroup2 hierarchy found'
+      : `cgroup2 controllers offered: ${facts.cgroup2Controllers.length ? facts.cgroup2Controllers.join(' ') : 'none'} (cgroup enforcement is not implemented yet)`;
+  if (!facts.procReadable) return { memory: 'none', cpu: 'reported-only', detail: `no readable /proc: memory limits are not enforced; ${cgroup}` };
+  return { memory: 'rss-watchdog', cpu: 'reported-only', detail: `memory: per-replica RSS watchdog over /proc; cpu: reported only; ${cgroup}` };
+}
+
+export function probeEnforcement(): EnforcementReport {
+  let procReadable = false;
+  try {
+    procReadable = parseProcStat(readFileSync(`/proc/${process.pid}/stat`, 'utf8')) !== null;
+  } catch {
+    procReadable = false;
+  }
+  let cgroup2Controllers: string[] | null = null;
+  for (const dir of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    try {
+      cgroup2Controllers = parseControllers(readFileSync(`${dir}/cgroup.controllers`, 'utf8'));
+      break;
+    } catch {
+      // not a cgroup2 mount
+    }
+  }
+  return enforcementOf({ procReadable, cgroup2Controllers });
+}
+
+/** Resident bytes per process group, for the groups in `pgids`, from stat lines. */
+export function rssByGroup(stats: Iterable<string>, pgids: ReadonlySet<number>, pageBytes: number): Map<number, number> {
+  const sums = new Map<number, number>();
+  for (const text of stats) {
+    const stat = parseProcStat(text);
+    if (!stat || !pgids.has(stat.pgrp)) continue;
+    sums.set(stat.pgrp, (sums.get(stat.pgrp) ?? 0) + stat.rssPages * pageBytes);
+  }
+  return sums;
+}
+
+interface Watch {
+  limitBytes: number;
+  onExceeded: (rssBytes: number) => void;
+}
+
+/**
+ * One timer for every watched replica: each tick reads /proc once and calls `onExceeded` (once)
+ * for a group whose resident memory is above its limit. The caller kills the group.
+ */
+export class MemoryWatchdog {
+  private readonly watches = new Map<number, Watch>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly pollMs: number, private readonly pageBytes = 4096) {}
+
+  /** Watch the group led by `pgid`; returns the function that stops watching it. */
+  watch(pgid: number, limitBytes: number, onExceeded: (rssBytes: number) => void): () => void {
+    const entry: Watch = { limitBytes, onExceeded };
+    this.watches.set(pgid, entry);
+    this.timer ??= setInterval(() => this.tick(), this.pollMs).unref();
+    return () => {
+      if (this.watches.get(pgid) === entry) this.watches.delete(pgid);
+      if (this.watches.size === 0) this.close();
+    };
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private tick(): void {
+    const sums = rssByGroup(readStats(), new Set(this.watches.keys()), this.pageBytes);
+    for (const [pgid, rss] of sums) {
+      const w = this.watches.get(pgid);
+      if (!w || rss <= w.limitBytes) continue;
+      this.watches.delete(pgid);
+      w.onExceeded(rss);
+    }
+  }
+}
+
+function* readStats(): Generator<string> {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      yield readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      // exited between readdir and read
+    }
+  }
+}

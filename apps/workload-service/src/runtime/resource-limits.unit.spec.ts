@@ -1,0 +1,37 @@
+import { enforcementOf, parseControllers, parseProcStat, rssByGroup } from './resource-limits';
+
+// A real /proc/<pid>/stat layout: the command may hold spaces and ')'.
+const stat = (pid: number, comm: string, pgrp: number, rssPages: number) =>
+  `${pid} (${comm}) S 1 ${pgrp} ${pgrp} 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 11 0 12345 1000000000 ${rssPages} 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
+
+describe('parseProcStat', () => {
+  it('reads the process group and resident pages after the parenthesised command', () => {
+    expect(parseProcStat(stat(42, 'node', 40, 1234))).toEqual({ pgrp: 40, rssPages: 1234 });
+    expect(parseProcStat(stat(42, 'a b) c', 7, 9))).toEqual({ pgrp: 7, rssPages: 9 });
+  });
+
+  it('refuses what is not a stat line', () => {
+    expect(parseProcStat('garbage')).toBeNull();
+    expect(parseProcStat('1 (x) S')).toBeNull();
+  });
+});
+
+describe('rssByGroup', () => {
+  it('sums resident bytes per watched group and ignores the others', () => {
+    const lines = [stat(10, 'node', 10, 100), stat(11, 'sh', 10, 50), stat(20, 'node', 20, 7), stat(30, 'other', 30, 999), 'unreadable'];
+    expect(rssByGroup(lines, new Set([10, 20]), 4096)).toEqual(new Map([[10, 150 * 4096], [20, 7 * 4096]]));
+  });
+});
+
+describe('enforcementOf', () => {
+  it('uses the RSS watchdog where /proc is readable, and says what cgroup2 offered', () => {
+    const report = enforcementOf({ procReadable: true, cgroup2Controllers: [] });
+    expect(report).toMatchObject({ memory: 'rss-watchdog', cpu: 'reported-only' });
+    expect(report.detail).toContain('cgroup2 controllers offered: none');
+    expect(enforcementOf({ procReadable: true, cgroup2Controllers: parseControllers('cpu memory pids\n') }).detail).toContain('cpu memory pids');
+  });
+
+  it('enforces no memory limit without /proc, and says so', () => {
+    expect(enforcementOf({ procReadable: false, cgroup2Controllers: null })).toMatchObject({ memory: 'none', cpu: 'reported-only', detail: expect.stringContaining('not enforced') });
+  });
+});
