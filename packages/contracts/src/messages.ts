@@ -89,3 +89,33 @@ export interface LogEntryDto {
   replica: string;
   protonId: string;
 }
+
+/**
+ * What one gateway's data plane saw of one proton's load over one sampling window, on
+ * `workload.concurrency.v1` keyed by workloadId: the input of the `httpRequestsConcurrency`
+ * autoscaling policy (Knative's KPA reads the same from its queue-proxies). Samples are
+ * gauges, not counters: a lost or duplicated one skews one window of one gateway, so the
+ * topic is at most once and consumers keep the newest sample per (gateway, proton).
+ *
+ * `held` counts requests the data plane is holding because the proton is scaled to zero (or
+ * on its way up from zero); a gateway publishes a sample at once when it starts holding
+ * requests for a proton, not at the end of its window, so a cold start begins immediately.
+ */
+export const ConcurrencySample = z.object({
+  type: z.literal('concurrency.sample'),
+  schemaVersion: z.literal(1),
+  /** The publishing gateway instance (one process = one id). */
+  gatewayId: z.string().min(1).max(128),
+  workloadId: Id,
+  protonId: z.string().min(1).max(64),
+  /** End of the window this sample covers. */
+  at: IsoTime,
+  windowMs: z.int().min(1),
+  /** Time-weighted mean of in-flight requests (forwarded and held) over the window. */
+  averageInFlight: z.number().min(0),
+  /** Highest in-flight count seen in the window. */
+  maxInFlight: z.int().min(0),
+  /** Requests held, waiting for a ready replica, at `at`. */
+  held: z.int().min(0),
+});
+export type ConcurrencySample = z.infer<typeof ConcurrencySample>;

@@ -7,5 +7,6 @@ export const Topics = {
   requestsDeadLetter: 'workload.requests.dlq.v1',
   logs: 'workload.logs.v1',
   logsDeadLetter: 'workload.logs.dlq.v1',
+  concurrency: 'workload.concurrency.v1',
 } as const;
 export type TopicName = (typeof Topics)[keyof typeof Topics];

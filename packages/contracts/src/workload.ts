@@ -99,7 +99,7 @@ export const WORKLOAD_EVENT_TYPES = [
   'Workload Created', 'Workload Updated', 'Start Requested', 'Stop Requested', 'Status Changed',
   'Settings Updated', 'Replacement Started', 'Replacement Completed', 'Replacement Errored',
   'Replacement Canceled', 'Artifact Promoted', 'Shared Roles Updated', 'Stats Reset',
-  'Replica Restarted', 'Proton Errored', 'Workload Deleted',
+  'Replica Restarted', 'Proton Errored', 'Proton Scaled', 'Workload Deleted',
 ] as const;
 export type WorkloadEventType = (typeof WORKLOAD_EVENT_TYPES)[number];
 
