@@ -36,6 +36,11 @@ import { UpdateWorkloadHandler } from './workloads/commands/update-workload/upda
 import { ProtonProjection } from './workloads/projections/proton.projection';
 import { WorkloadProjection } from './workloads/projections/workload.projection';
 import { ProtonQueries } from './workloads/queries/proton.queries';
+import { PlacementDirectory } from './placement/placement.directory';
+import { RuntimePlacement } from './placement/runtime-placement';
+import { RuntimeRebalancer } from './placement/runtime-rebalancer';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
 import { RUNTIME_DRIVER, RuntimeDriver } from './runtime';
 import { WorkloadQueries } from './workloads/queries/workload.queries';
@@ -79,6 +84,13 @@ export class WorkloadServiceModule {
         { provide: OUTBOX_LEASE, useValue: deps.lease },
         { provide: IMAGE_CATALOG, useValue: deps.imageCatalog },
         { provide: RUNTIME_DRIVER, useValue: deps.runtime },
+        { provide: RuntimePlacement, useValue: new RuntimePlacement() },
+        {
+          provide: PlacementDirectory,
+          useFactory: (store: ReadModelStore, placement: RuntimePlacement) => new PlacementDirectory(store, placement, `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
+          inject: [READ_MODEL_STORE, RuntimePlacement],
+        },
+        RuntimeRebalancer,
         ImageCatalogCheck,
         WorkloadProjection,
         ArtifactProjection,

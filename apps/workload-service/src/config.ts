@@ -53,6 +53,8 @@ export const WorkloadServiceEnvironment = z.object({
   COMMAND_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4).describe('Command partitions handled at once by this instance (order holds per workload).'),
   COMMAND_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(64).describe('Within one partition\'s batch, commands of this many workloads run at once (each workload\'s in order).'),
   COMMAND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5).describe('Attempts of a command whose handler throws while the stores are healthy, before it is dead-lettered and answered 500.'),
+  RUNTIME_RESYNC_MS: z.coerce.number().int().min(1000).max(3_600_000).default(15_000).describe('How often each instance re-checks that it runs exactly the workloads whose command partitions it owns (ms); a change of partitions is acted on at once.'),
+  INTERNAL_ADVERTISE_URL: z.string().url().optional().describe('URL other instances reach this one\'s internal API at (they forward runtime queries of the workloads it runs). Default: `http://<HOST or the host name when HOST is a wildcard>:<port>`.'),
   RUNTIME_STATE_DIR: z.string().optional().describe('Replica state (replicas.json) and logs of the local runtime; default `<DATA_DIR>/workload-service/runtime`.'),
   RUNTIME_BIND_HOST: z.string().min(1).default('127.0.0.1').describe('Address replicas listen on (passed to them as HOST). Loopback keeps them private to this host; `0.0.0.0` when the gateway runs elsewhere (another container).'),
   RUNTIME_ADVERTISE_HOST: z.string().min(1).optional().describe('Host name or address in the replica URLs the gateway forwards to (e.g. the compose service name). Default: RUNTIME_BIND_HOST; required when that is a wildcard.'),

@@ -7,6 +7,10 @@ import { MessageBus } from '@wcp/messaging';
 import { metricsText, observeHttp, registry } from '@wcp/metrics';
 import mongoose, { Connection } from 'mongoose';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { PlacementDirectory } from './placement/placement.directory';
+import { RuntimeRebalancer } from './placement/runtime-rebalancer';
+import { isWildcard } from './runtime/replica-address';
 import { WorkloadServiceModule } from './app.module';
 import type { ImageCatalog } from './artifacts/image-catalog.check';
 import { ArtifactProjection } from './artifacts/projections/artifact.projection';
@@ -72,11 +76,6 @@ export interface WorkloadServiceHandle {
   close(): Promise<void>;
 }
 
-/**
- * Boots the workload service: storage, projections caught up, bootstrap admin, outbox relay,
- * command consumer, internal HTTP API. Shutdown runs in the reverse order so no command is
- * half-handled.
- */
 /** The local process runtime and the image catalog it runs, from the configuration. */
 export function localRuntime(config: WorkloadServiceConfig): { runtime: RuntimeDriver; imageCatalog: ImageCatalog } {
   const catalogDirs = config.IMAGE_CATALOG_DIRS ?? [];
@@ -93,6 +92,12 @@ export function localRuntime(config: WorkloadServiceConfig): { runtime: RuntimeD
   return { runtime, imageCatalog: { refusal: (imageUri, entrypoint) => imageRefusal(imageUri, { catalogDirs, entrypoint }) } };
 }
 
+/**
+ * Boots the workload service: storage, projections caught up, bootstrap admin, the command
+ * group joined (so the instance knows which workloads it runs), runtime recovered for those,
+ * outbox relay, commands opened, internal HTTP API, placement claimed. Shutdown runs in the
+ * reverse order so no command is half-handled.
+ */
 export async function createWorkloadService(options: {
   config: WorkloadServiceConfig;
   bus: MessageBus;
@@ -122,7 +127,11 @@ export async function createWorkloadService(options: {
   await app.get(BootstrapAdminService).ensure();
   const lifecycle = app.get(LifecycleSaga);
   const replacements = app.get(ReplacementSaga);
-  // One recovery for both sagas: the runtime kills whatever neither wants.
+  const consumer = app.get(CommandConsumer);
+  // One recovery for both sagas: the runtime keeps what either wants and kills the rest.
+  await lifecycle.recover(await replacements.desiredProtons());
+  // This instance runs the workloads whose command partitions it owns: learn them, then run those.
+  await consumer.join();
   await lifecycle.reconcile(await replacements.desiredProtons());
   await replacements.start();
   const outbox = app.get(OutboxRelay);
@@ -130,17 +139,24 @@ export async function createWorkloadService(options: {
   pipeline.subscribe(lifecycle);
   pipeline.subscribe(replacements);
   outbox.start();
-  const consumer = app.get(CommandConsumer);
-  await consumer.start();
+  consumer.open();
+  const rebalancer = app.get(RuntimeRebalancer);
+  rebalancer.start();
   await app.listen(options.config.INTERNAL_PORT, options.config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${options.config.HOST}:${address.port}`;
+  const advertised = options.config.INTERNAL_ADVERTISE_URL ?? `http://${isWildcard(options.config.HOST) ? hostname() : options.config.HOST}:${address.port}`;
+  const directory = app.get(PlacementDirectory);
+  await directory.start(advertised);
   logger.log(`internal API on ${url} (${options.config.MONGODB_URI ? 'MongoDB' : `embedded store in ${options.config.DATA_DIR}`})`);
   return {
     app,
     url,
     close: async () => {
+      // Before the group is left: leaving owns nothing, and that must not release (stop) replicas a graceful restart keeps.
+      await rebalancer.stop();
       await consumer.stop();
+      await directory.stop();
       await outbox.stop();
       await replacements.shutdown();
       await lifecycle.shutdown();

@@ -60,11 +60,14 @@ export class InProcessBus implements MessageBus {
       this.groups.set(id, group);
     }
     group.handlers.push(options);
+    // One member: it owns the one partition.
+    options.onAssignment?.({ partitions: [0], partitionCount: 1 });
     this.drain(id, group);
     const g = group;
     return {
       stop: async () => {
         g.handlers = g.handlers.filter((h) => h !== options);
+        options.onAssignment?.({ partitions: [], partitionCount: 1 });
         if (g.handlers.length === 0) g.stopped = true;
         while (g.running) await new Promise((r) => setTimeout(r, 5));
         if (g.handlers.length === 0) this.groups.delete(id);

@@ -124,6 +124,7 @@ export class KafkaBus implements MessageBus {
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.ensureTopics();
     await this.ensureTopic(options.topic);
+    const topic = this.ns(options.topic);
     const consumer = this.kafka.consumer({
       groupId: this.ns(options.groupId),
       sessionTimeout: 10_000,
@@ -135,12 +136,23 @@ export class KafkaBus implements MessageBus {
     this.consumers.add(consumer);
     let stopping = false;
     await consumer.connect();
-    await consumer.subscribe({ topic: this.ns(options.topic), fromBeginning: options.fromBeginning ?? false });
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false });
+    // Resolves at the first join, after its assignment was reported: a caller that awaits
+    // subscribe knows what it owns.
+    let assigned: Promise<void> = Promise.resolve();
     const joined = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const partitions = [...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+        assigned = assigned
+          .then(() => (options.onAssignment ? this.partitionCount(topic) : 0))
+          .then((partitionCount) => options.onAssignment?.({ partitions, partitionCount }))
+          .catch((error) => this.options.log?.('error', `${options.groupId}: assignment of ${options.topic} not reported: ${error instanceof Error ? error.message : error}`))
+          .finally(resolve);
       });
+    });
+    // A crash the client does not restart from leaves this member owning nothing.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart && options.onAssignment) assigned = assigned.then(() => options.onAssignment?.({ partitions: [], partitionCount: 1 }));
     });
     await consumer.run({
       autoCommit: true,
@@ -192,8 +204,21 @@ export class KafkaBus implements MessageBus {
         stopping = true;
         await consumer.disconnect();
         this.consumers.delete(consumer);
+        if (options.onAssignment) options.onAssignment({ partitions: [], partitionCount: await this.partitionCount(topic).catch(() => 1) });
       },
     };
+  }
+
+  /** Partitions of a topic (namespaced name), from the cluster's metadata. */
+  private async partitionCount(topic: string): Promise<number> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return topics[0]?.partitions.length ?? 1;
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /**

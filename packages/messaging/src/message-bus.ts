@@ -1,3 +1,5 @@
+import type { PartitionAssignment } from './partitioning';
+
 /** A message as consumers see it. `value` is the parsed JSON body. */
 export interface BusMessage {
   topic: string;
@@ -45,6 +47,12 @@ export interface SubscribeOptions {
    * normal; batches only group what is already waiting.
    */
   handleBatch: (messages: BusMessage[]) => Promise<HandlerOutcome[]>;
+  /**
+   * Called with this subscriber's partitions of the topic each time the group (re)assigns
+   * them, and with none once it stops: what a member owns is where keyed work (a workload's
+   * replicas) should run. Must not throw.
+   */
+  onAssignment?: (assignment: PartitionAssignment) => void;
 }
 
 export interface Subscription {

@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { performance } from 'node:perf_hooks';
 import { CommandEnvelope, CommandOutcome, CommandResult, domainError, Topics } from '@wcp/contracts';
 import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, Subscription } from '@wcp/messaging';
+import { RuntimePlacement } from '../placement/runtime-placement';
 import { CONFIG, WorkloadServiceConfig } from '../config';
 import { commitOrdered } from '../event-store/commit.pipeline';
 import { EVENT_STORE, EventStore } from '../event-store/event-store';
@@ -88,6 +89,8 @@ export class CommandConsumer {
   /** Failed attempts per message (`partition:offset`), for the poison-message bound. */
   private readonly attempts = new Map<string, number>();
   private deadLettered = 0;
+  private openGate!: () => void;
+  private readonly opened = new Promise<void>((resolve) => (this.openGate = resolve));
 
   constructor(
     @Inject(MESSAGE_BUS) private readonly bus: MessageBus,
@@ -96,16 +99,35 @@ export class CommandConsumer {
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     private readonly idempotencyKeys: IdempotencyKeyStore,
+    private readonly placement: RuntimePlacement,
   ) {}
 
   async start(): Promise<void> {
+    await this.join();
+    this.open();
+  }
+
+  /**
+   * Joins the consumer group without handling anything yet: resolves once this instance knows
+   * its partitions (RuntimePlacement), so boot can recover the runtime of the workloads it owns
+   * before their commands run. Batches fetched meanwhile wait for `open`.
+   */
+  async join(): Promise<void> {
     this.subscription = await this.bus.subscribe({
       topic: Topics.commands,
       groupId: COMMANDS_GROUP,
       fromBeginning: true,
       concurrency: this.config.COMMAND_CONCURRENCY,
-      handleBatch: (messages) => this.handleBatch(messages),
+      handleBatch: async (messages) => {
+        await this.opened;
+        return this.handleBatch(messages);
+      },
+      onAssignment: (assignment) => this.placement.assign(assignment),
     });
+  }
+
+  open(): void {
+    this.openGate();
   }
 
   async stop(): Promise<void> {

@@ -200,6 +200,10 @@ export class LocalProcessDriver implements RuntimeDriver {
     return renderSnapshot(status, this.sortedReplicas(p), p.lastUpdated, p.reason);
   }
 
+  running(): Array<{ protonId: string; workloadId: string }> {
+    return [...this.protons.values()].filter((p) => p.lifecycle === 'active').map((p) => ({ protonId: p.spec.protonId, workloadId: p.spec.workloadId }));
+  }
+
   readyEndpoints(protonId: string): ReadyEndpoint[] {
     const p = this.protons.get(protonId);
     if (!p || p.lifecycle !== 'active') return [];
@@ -223,7 +227,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     return tailer;
   }
 
-  async recover(desired: ProtonSpec[]): Promise<void> {
+  async recover(desired: ProtonSpec[], options: { knownOnly?: boolean } = {}): Promise<void> {
     const wanted = new Map(desired.map((s) => [s.protonId, s]));
     const records = this.store.load();
     // Instance ids this driver supervises: never killed by the marker scan below.
@@ -259,7 +263,8 @@ export class LocalProcessDriver implements RuntimeDriver {
     }
     await Promise.all(kills);
     this.persist();
-    for (const spec of desired) await this.ensureRunning(spec);
+    const known = new Set(records.map((r) => r.protonId));
+    for (const spec of desired) if (!options.knownOnly || known.has(spec.protonId)) await this.ensureRunning(spec);
     this.recovered = true;
     this.logs?.settle();
   }

@@ -166,15 +166,19 @@ export interface RuntimeDriver {
   stop(protonId: string, options: StopOptions): Promise<StopResult>;
   /** Per-replica status details, or null until the first snapshot of this proton exists. */
   snapshot(protonId: string): ProtonSnapshot | null;
+  /** Protons this driver runs or keeps trying to run (not stopped, not errored): what an instance gives up when another takes its workloads over. */
+  running(): Array<{ protonId: string; workloadId: string }>;
   /** Replicas the data plane may send requests to (alive and passing readiness). */
   readyEndpoints(protonId: string): ReadyEndpoint[];
   /** Subscribe; returns the unsubscribe function. Listeners run synchronously and must not throw. */
   onEvent(listener: RuntimeEventListener): () => void;
   /**
    * At boot, before any ensureRunning: adopt leftover replicas of protons in `desired` (the
-   * protons that should run) and kill every other leftover; then ensure `desired` run.
+   * protons that should run) and kill every other leftover; then ensure `desired` run — with
+   * `knownOnly`, only those this runtime ran before the restart (the caller does not know yet
+   * which of the others are its own).
    */
-  recover(desired: ProtonSpec[]): Promise<void>;
+  recover(desired: ProtonSpec[], options?: { knownOnly?: boolean }): Promise<void>;
   /** Stop probes and timers; stop the replicas or leave them for the next boot's `recover`. */
   shutdown(options: ShutdownOptions): Promise<void>;
   /**

@@ -108,6 +108,8 @@ export function evolveReplacement(state: ReplacementState, event: TimedReplaceme
         readyDeadline: event.data.readyDeadline ?? s.readyDeadline,
         switchedAt: event.data.previousRoutable === 0 && s.previousReplicas > 0 ? (s.switchedAt ?? at) : s.switchedAt,
       };
+    case 'replacement.deadline-renewed':
+      return { ...s, readyDeadline: event.data.readyDeadline };
     case 'replacement.traffic-shifted': {
       const newStep = event.data.step !== s.step || event.data.candidatePercent !== s.candidatePercent;
       return {
@@ -168,6 +170,8 @@ export interface Observation {
   previousStopped: boolean;
   /** Fetched when `analysisWindow` asked for one. */
   analysis: AnalysisSample | null;
+  /** Since when this runtime has run the workload (it booted, or took the workload over); null: unknown. */
+  runningSince?: string | null;
 }
 
 export interface ProgressOptions {
@@ -195,6 +199,11 @@ export function decideProgress(s: PresentReplacement, o: Observation, now: strin
   if (s.phase === 'rollback') return rollbackProgress(s, o, now, options);
   if (s.status === 'submitted') return [status(s, 'initializing')];
   if (o.candidateErrored) return [startRollback('errored', `The candidate proton errored: ${o.candidateErrored}`)];
+  // A deadline set before this runtime ran the candidate (its last instance restarted or died) starts over from then, once.
+  if (o.runningSince && s.readyDeadline && o.candidateReady < s.candidateDesired && s.status !== 'finalizing') {
+    const renewed = new Date(Date.parse(o.runningSince) + options.readyTimeoutMs).toISOString();
+    if (renewed > s.readyDeadline) return [{ type: 'replacement.deadline-renewed', schemaVersion: 1, data: { readyDeadline: renewed } }];
+  }
   if (o.candidateReady < s.candidateDesired && now > s.readyDeadline && s.status !== 'finalizing') {
     const secs = Math.round(options.readyTimeoutMs / 1000);
     return [startRollback('errored', `The candidate did not become ready within ${secs} s (${o.candidateReady} of ${s.candidateDesired} replicas ready).`)];

@@ -116,6 +116,24 @@ describe('replacement decider', () => {
     expect(s.status).toBe('errored');
   });
 
+  it('restarts the readiness deadline, once, from when a new runtime took the candidate over', () => {
+    let s = settle(started('rolling', {}, 2, 2), {}, 0);
+    // The instance running it died at 30 s; the survivor owns the workload from 45 s on.
+    const renewed = step(s, { candidateReady: 0, previousReady: 2, runningSince: at(45_000) }, 50_000);
+    expect(renewed.events).toEqual([{ type: 'replacement.deadline-renewed', schemaVersion: 1, data: { readyDeadline: at(105_000) } }]);
+    s = settle(renewed.s, { candidateReady: 0, previousReady: 2, runningSince: at(45_000) }, 70_000);
+    expect(s).toMatchObject({ status: 'initializing', readyDeadline: at(105_000) });
+    // Still not ready by the renewed deadline: errored, as without a takeover.
+    s = settle(s, { candidateReady: 0, previousReady: 2, runningSince: at(45_000) }, 106_000);
+    expect(s).toMatchObject({ status: 'errored', phase: 'rollback' });
+  });
+
+  it('leaves a deadline set while this runtime ran the candidate, and a ready candidate, alone', () => {
+    const s = settle(started('rolling', {}, 2, 2), {}, 0);
+    expect(step(s, { candidateReady: 0, previousReady: 2, runningSince: at(-5_000) }, 10_000).events).toEqual([]);
+    expect(step(s, { candidateReady: 1, previousReady: 2, runningSince: at(45_000) }, 50_000).events.map((e) => e.type)).not.toContain('replacement.deadline-renewed');
+  });
+
   it('rolls back at once when the runtime gives up on the candidate', () => {
     const s = settle(settle(started('canary', { canarySteps: [{ trafficPercent: 10, pauseMinutes: 1 }] }, 1, 1), {}, 0), { candidateErrored: 'crash loop' }, 1000);
     expect(s).toMatchObject({ status: 'errored', phase: 'rollback', candidatePercent: 0 });

@@ -18,6 +18,12 @@ export type ReplacementEvent =
   | { type: 'replacement.status-changed'; schemaVersion: 1; data: { from: ReplacementStatus; to: ReplacementStatus; message: string | null; dueAt: string | null } }
   /** Desired replica counts; `previousRoutable` drops before `previousDesired` so traffic drains first. */
   | { type: 'replacement.scaled'; schemaVersion: 1; data: { candidateDesired: number; previousDesired: number; previousRoutable: number; retireAt: string | null; readyDeadline: string | null } }
+  /**
+   * The candidate's readiness deadline, renewed because its runtime moved (the instance running
+   * the workload restarted, or another took it over): time nobody ran the candidate does not
+   * count against it.
+   */
+  | { type: 'replacement.deadline-renewed'; schemaVersion: 1; data: { readyDeadline: string } }
   /** Share of the candidate in a split (canary, blue/green); `step` is the canary step index. */
   | { type: 'replacement.traffic-shifted'; schemaVersion: 1; data: { candidatePercent: number; step: number | null; holdUntil: string | null; awaitingResume: boolean } }
   | { type: 'replacement.resumed'; schemaVersion: 1; data: Record<string, never> }

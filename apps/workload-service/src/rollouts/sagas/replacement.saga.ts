@@ -6,6 +6,7 @@ import { AggregateRepository } from '../../event-store/aggregate.repository';
 import type { CommitListener } from '../../event-store/commit.pipeline';
 import type { Commit } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
+import { RuntimePlacement } from '../../placement/runtime-placement';
 import { ProtonSpec, RUNTIME_DRIVER, RuntimeDriver, RuntimeEvent } from '../../runtime';
 import { protonSpecOf } from '../../workloads/domain/proton-spec';
 import { decideFinishReplacement, evolveWorkload, initialWorkloadState, ReplacementPlan, WorkloadState } from '../../workloads/domain/workload.decider';
@@ -61,6 +62,7 @@ export class ReplacementSaga implements CommitListener {
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
     @Inject(ANALYSIS_CLIENT) private readonly analysis: AnalysisClient,
     private readonly repository: AggregateRepository,
+    private readonly placement: RuntimePlacement,
   ) {}
 
   /** Before the runtime recovers at boot: the protons replacements in progress want, at their counts. */
@@ -85,7 +87,12 @@ export class ReplacementSaga implements CommitListener {
   /** After the runtime recovered: resume every replacement in progress. */
   async start(): Promise<void> {
     this.unsubscribe = this.driver.onEvent((e) => this.onRuntimeEvent(e));
-    const open = await this.open();
+    await this.resume();
+  }
+
+  /** At boot and after this instance took workloads over: a pass over every replacement in progress of a workload it owns. */
+  async resume(): Promise<void> {
+    const open = (await this.open()).filter((d) => this.placement.owns(d.state.workloadId));
     for (const doc of open) this.enqueue(doc.state.workloadId, doc._id);
     // Workloads whose lock was taken but whose replacement stream was never written (a crash in between).
     const held = await this.readModels.find<{ _id: string; replacement: { id: string } | null }>('workloads', { 'replacement.status': 'submitted' });
@@ -134,6 +141,7 @@ export class ReplacementSaga implements CommitListener {
 
   /** One pass over one replacement. */
   private async advance(workloadId: string, id: string): Promise<void> {
+    if (!this.placement.owns(workloadId)) return;
     let s = await this.load(id);
     if (s.kind === 'absent') s = await this.createFromPlan(workloadId, id);
     if (s.kind !== 'present') return;
@@ -183,6 +191,7 @@ export class ReplacementSaga implements CommitListener {
       previousReady: s.previousProtonId ? this.driver.readyEndpoints(s.previousProtonId).length : 0,
       previousStopped: !previous || previous.overallStatus.state === 'stopped',
       analysis: null,
+      runningSince: this.placement.ownedSince(s.workloadId),
     };
     const window = analysisWindow(s, now);
     if (window && workload.kind === 'active') {
@@ -313,7 +322,8 @@ export class ReplacementSaga implements CommitListener {
 
   /** Per-workload chains: one workload's replacement passes never interleave. */
   private enqueue(workloadId: string, id: string): void {
-    if (this.stopped) return;
+    // Another instance runs this workload now; it resumed the replacement when it took over.
+    if (this.stopped || !this.placement.owns(workloadId)) return;
     const previous = this.chains.get(workloadId) ?? Promise.resolve();
     const next = previous
       .then(() => countedStep('replacement', 'advance', () => this.advance(workloadId, id)))

@@ -12,6 +12,10 @@ import { protonSpecOf } from '../domain/proton-spec';
 import type { WorkloadEvent } from '../domain/workload.events';
 import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
 import { countedStep } from '../../messaging/service.metrics';
+import { RuntimePlacement } from '../../placement/runtime-placement';
+
+/** Runtime reports kept while the instance does not know its partitions yet (boot): far more than a boot produces. */
+const MAX_HELD_REPORTS = 10_000;
 
 /**
  * The start/stop process manager. Its state is the workload stream itself: a workload whose
@@ -20,6 +24,7 @@ import { countedStep } from '../../messaging/service.metrics';
  * every workload with the runtime (adopting replicas that survived a crash, killing the rest),
  * so a start or stop interrupted by a crash completes, and no replica is started twice.
  * What the runtime reports goes back into the stream as status changes and history.
+ * With several instances, each acts only for the workloads it owns (RuntimePlacement).
  */
 @Injectable()
 export class LifecycleSaga implements CommitListener {
@@ -28,44 +33,107 @@ export class LifecycleSaga implements CommitListener {
   private readonly chains = new Map<string, Promise<void>>();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  private readonly held: RuntimeEvent[] = [];
 
   constructor(
     @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
     private readonly repository: AggregateRepository,
+    private readonly placement: RuntimePlacement,
   ) {}
 
   /**
-   * At boot, after projections caught up: make the runtime match the event store. `rollouts`
-   * are the protons replacements in progress want (candidates, and previous protons at their
-   * rollout's replica count); they win over the workload's own count.
+   * At boot, after projections caught up, before this instance knows its partitions: adopt the
+   * replicas that survived its last run for every workload that should run, and complete the
+   * protons it ran (a restarted instance usually owns them again, and joining the group can
+   * take a session timeout: they keep serving, and a rollout's candidate keeps its deadline);
+   * kill every other leftover; start nothing it did not run. `rollouts` are the protons
+   * replacements in progress want (candidates, and previous protons at their rollout's replica
+   * count); they win over the workload's own count.
+   */
+  async recover(rollouts: ProtonSpec[] = []): Promise<void> {
+    this.unsubscribe = this.driver.onEvent((e) => this.onRuntimeEvent(e));
+    const { desired } = await this.wanted(rollouts, () => true);
+    await this.driver.recover(desired, { knownOnly: true });
+  }
+
+  /**
+   * Once the partitions are known: release what this instance adopted but does not own, make
+   * the owned workloads run (missing replicas start) and finish their stops.
    */
   async reconcile(rollouts: ProtonSpec[] = []): Promise<void> {
-    this.unsubscribe = this.driver.onEvent((e) => this.onRuntimeEvent(e));
+    this.releaseUnowned();
+    const { desired, stopping } = await this.wanted(rollouts, (id) => this.placement.owns(id));
+    // Awaited, as boot's recovery always was: the replacement saga resumes on a runtime that runs what it wants.
+    for (const spec of desired) {
+      await this.driver.ensureRunning(spec).catch((error) => this.logger.error(`workload ${spec.workloadId}: ${error instanceof Error ? error.message : error}`));
+    }
+    for (const w of stopping) this.enqueue(w._id, 'stop', () => this.stop(w._id, w.protonId!));
+    const held = this.held.splice(0);
+    for (const event of held) this.onRuntimeEvent(event);
+    if (desired.length + stopping.length > 0) this.logger.log(`reconciled: ${desired.length} protons running, ${stopping.length} stopping`);
+  }
+
+  /**
+   * After the instance's partitions changed, and periodically (level-triggered, so a race with
+   * a rebalance is repaired at the next pass): release the protons of workloads another
+   * instance owns now, without a word in their streams (their owner speaks for them), and
+   * take over the owned ones this instance does not run — their last instance left or died.
+   * A proton this driver saw error stays errored: its status says so, and a start retries it.
+   */
+  async rebalance(rollouts: ProtonSpec[] = []): Promise<void> {
+    if (this.stopped) return;
+    this.releaseUnowned();
+    const { desired, stopping } = await this.wanted(rollouts, (id) => this.placement.owns(id));
+    const running = new Set(this.driver.running().map((p) => p.protonId));
+    let taken = 0;
+    for (const spec of desired) {
+      if (running.has(spec.protonId) || this.driver.snapshot(spec.protonId)?.overallStatus.state === 'errored') continue;
+      taken += 1;
+      this.enqueue(spec.workloadId, 'take-over', async () => {
+        if (this.placement.owns(spec.workloadId)) await this.driver.ensureRunning(spec);
+      });
+    }
+    // A stop its last instance did not finish (the driver answers for a proton it never ran: stopped).
+    for (const w of stopping) this.enqueue(w._id, 'stop', () => this.stop(w._id, w.protonId!));
+    if (taken > 0) this.logger.log(`took over ${taken} protons of workloads this instance owns now`);
+  }
+
+  /** Stops, without a word in their streams, the protons of workloads another instance owns. */
+  private releaseUnowned(): void {
+    for (const { protonId, workloadId } of this.driver.running()) {
+      if (this.placement.owns(workloadId)) continue;
+      this.enqueue(workloadId, 'release', async () => {
+        if (!this.placement.owns(workloadId)) await this.driver.stop(protonId, { graceMs: this.config.STOP_GRACE_MS });
+      });
+    }
+  }
+
+  /** What should run of the workloads `mine` accepts: specs of the active ones (rollouts' protons winning), and the stopping ones. */
+  private async wanted(rollouts: ProtonSpec[], mine: (workloadId: string) => boolean): Promise<{ desired: ProtonSpec[]; stopping: WorkloadDoc[] }> {
     const workloads = await this.readModels.find<WorkloadDoc>(WORKLOADS, { status: { $in: [...ACTIVE_STATUSES, 'stopping'] } });
-    const desired: ProtonSpec[] = [];
+    const byProton = new Map<string, ProtonSpec>();
     const stopping: WorkloadDoc[] = [];
     for (const w of workloads) {
-      if (!w.protonId) continue;
+      if (!w.protonId || !mine(w._id)) continue;
       if ((ACTIVE_STATUSES as string[]).includes(w.status)) {
         const spec = await this.specFor(w);
-        if (spec) desired.push(spec);
+        if (spec) byProton.set(spec.protonId, spec);
       } else if (w.status === 'stopping') {
         stopping.push(w);
       }
     }
-    const byProton = new Map(desired.map((spec) => [spec.protonId, spec]));
-    for (const spec of rollouts) byProton.set(spec.protonId, spec);
-    await this.driver.recover([...byProton.values()]);
-    for (const w of stopping) this.enqueue(w._id, 'stop', () => this.stop(w._id, w.protonId!));
-    if (desired.length + stopping.length > 0) this.logger.log(`reconciled: ${desired.length} protons running, ${stopping.length} stopping`);
+    for (const spec of rollouts) if (mine(spec.workloadId)) byProton.set(spec.protonId, spec);
+    return { desired: [...byProton.values()], stopping };
   }
 
   /** Called by the commit pipeline after each append is projected. */
   committed(commit: Commit): void {
     if (this.stopped || !commit.streamId.startsWith('workload-')) return;
     const workloadId = commit.streamId.slice('workload-'.length);
+    // Appended here while another instance took the workload over: its rebalance acts on it.
+    if (!this.placement.owns(workloadId)) return;
     for (const stored of commit.events) {
       const event = stored as unknown as WorkloadEvent;
       if (event.type === 'workload.start-requested') this.enqueue(workloadId, 'start', () => this.start(workloadId, event.data.protonId));
@@ -110,8 +178,15 @@ export class LifecycleSaga implements CommitListener {
   }
 
   private onRuntimeEvent(event: RuntimeEvent): void {
-    if (this.stopped) return;
     const { workloadId, protonId } = event;
+    if (this.stopped) return;
+    // Reports of adopted replicas before the partitions are known wait for `reconcile`.
+    if (!this.placement.current()) {
+      if (this.held.length < MAX_HELD_REPORTS) this.held.push(event);
+      return;
+    }
+    // A proton released to another instance stops here; its stream is the new owner's to write.
+    if (!this.placement.owns(workloadId)) return;
     if (event.type === 'ProtonStatusChanged') {
       // Stopping is the workload's own decision (stop requested); the runtime's echo adds nothing.
       if (event.status !== 'stopping') this.enqueue(workloadId, 'record-status', () => this.recordStatus(workloadId, protonId, event.status, event.reason ?? null));
