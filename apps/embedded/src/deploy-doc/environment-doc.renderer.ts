@@ -26,6 +26,7 @@ interface JsonProperty {
   enum?: string[];
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: number;
   minLength?: number;
   pattern?: string;
   default?: unknown;
@@ -41,10 +42,12 @@ function typeOf(p: JsonProperty): string {
     return values.join(',') === '0,1,false,no,true,yes' ? 'boolean (`true`/`false`, `1`/`0`, `yes`/`no`)' : `one of ${values.map((v) => `\`${v}\``).join(', ')}`;
   }
   if (p.type === 'integer' || p.type === 'number') {
+    const kind = p.type === 'integer' ? 'integer' : 'number';
     const max = p.maximum !== undefined && p.maximum < Number.MAX_SAFE_INTEGER ? p.maximum : undefined;
-    if (p.minimum !== undefined && max !== undefined) return `integer ${p.minimum}–${max}`;
-    if (p.minimum !== undefined) return `integer ≥ ${p.minimum}`;
-    return 'integer';
+    if (p.minimum !== undefined && max !== undefined) return `${kind} ${p.minimum}–${max}`;
+    if (p.minimum !== undefined) return `${kind} ≥ ${p.minimum}`;
+    if (p.exclusiveMinimum === 0) return `${kind} > 0`;
+    return kind;
   }
   if (p.format === 'uri') return 'URL';
   if (p.pattern) return `string matching \`${p.pattern}\``;
