@@ -87,6 +87,8 @@ describe('runtime placement: workloads run once across two workload-service inst
       const details = await api.get(`/api/v2/workloads/${w.id}/protons/${w.protonId}/statusDetails`);
       expect(details.status).toBe(200);
       expect(details.body.replicas.map((r: { status: string }) => r.status)).toEqual(['running']);
+      // The owner's refusals come back as they are.
+      expect((await api.get(`/api/v2/workloads/${w.id}/protons/0123456789abcdef01234567/statusDetails`)).status).toBe(404);
     }
     // Moving is not a stop: the streams of moved workloads say nothing of stopping.
     for (const w of moved) expect((await api.get(`/api/v2/workloads/${w.id}`)).body.status).toBe('running');

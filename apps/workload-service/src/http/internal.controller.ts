@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res, UseInterceptors } from '@nestjs/common';
 import { Actor, DomainError, HTTP_STATUS_OF_KIND } from '@wcp/contracts';
 import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import type { FastifyReply } from 'fastify';
@@ -9,7 +9,7 @@ import { IdentityQueries } from '../identity/identity.queries';
 import { CommandConsumer } from '../messaging/command.consumer';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { RUNTIME_DRIVER, RuntimeDriver } from '../runtime';
-import { askOwner, PLACEMENT_HOP_HEADER } from '../placement/owner.client';
+import { ForwardToOwner } from '../placement/forward-to-owner.interceptor';
 import { PlacementDirectory } from '../placement/placement.directory';
 import { RuntimePlacement } from '../placement/runtime-placement';
 import { ProtonQueries } from '../workloads/queries/proton.queries';
@@ -51,13 +51,6 @@ export class InternalController {
       // The command partitions this instance owns, hence the workloads whose replicas it runs.
       placement: { instanceId: this.directory.instanceId, ...(this.placement.current() ?? { partitions: [], partitionCount: null }) },
     };
-  }
-
-  /** Runtime state lives with the instance that runs the workload: another one forwards the query there (one hop). */
-  private async fromOwner(reply: FastifyReply, workloadId: string, subPath: string, actorHeader: string, hop: string | undefined): Promise<unknown> {
-    if (hop) return null;
-    const owner = await this.directory.ownerUrl(workloadId);
-    return owner ? askOwner(reply, owner, `/internal/workloads/${encodeURIComponent(workloadId)}${subPath}`, actorHeader) : null;
   }
 
   @Post('auth/resolve')
@@ -120,27 +113,15 @@ export class InternalController {
   }
 
   @Get('workloads/:id/protons/:protonId/status-details')
-  async statusDetails(
-    @Param('id') id: string,
-    @Param('protonId') protonId: string,
-    @Headers('x-wcp-actor') actorHeader: string,
-    @Headers(PLACEMENT_HOP_HEADER) hop: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const remote = await this.fromOwner(reply, id, `/protons/${encodeURIComponent(protonId)}/status-details`, actorHeader, hop);
-    return remote ?? answer(reply, await this.protonQueries.statusDetails(id, protonId, actorOf(actorHeader)));
+  @UseInterceptors(ForwardToOwner)
+  async statusDetails(@Param('id') id: string, @Param('protonId') protonId: string, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.protonQueries.statusDetails(id, protonId, actorOf(actorHeader)));
   }
 
   @Get('workloads/:id/routes')
-  async routes(
-    @Param('id') id: string,
-    @Query('protonId') protonId: string | undefined,
-    @Headers('x-wcp-actor') actorHeader: string,
-    @Headers(PLACEMENT_HOP_HEADER) hop: string | undefined,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const remote = await this.fromOwner(reply, id, `/routes${protonId ? `?protonId=${encodeURIComponent(protonId)}` : ''}`, actorHeader, hop);
-    return remote ?? answer(reply, await this.protonQueries.routes(id, protonId || null, actorOf(actorHeader)));
+  @UseInterceptors(ForwardToOwner)
+  async routes(@Param('id') id: string, @Query('protonId') protonId: string | undefined, @Headers('x-wcp-actor') actorHeader: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    return answer(reply, await this.protonQueries.routes(id, protonId || null, actorOf(actorHeader)));
   }
 
   @Get('artifacts')

@@ -1,10 +1,16 @@
-import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Query, Res, UseInterceptors } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { actorOf, answer, Paging } from '../http/internal.controller';
+import { ForwardToOwner } from '../placement/forward-to-owner.interceptor';
 import { SettingsQueries } from './queries/settings.queries';
 
-/** Internal queries of settings, replacements and history, for the gateway (same conventions as InternalController). */
+/**
+ * Internal queries of settings, replacements and history, for the gateway (same conventions as
+ * InternalController). Their replacements carry ready counts from the runtime: answered by the
+ * instance that runs the workload.
+ */
 @Controller('internal/workloads')
+@UseInterceptors(ForwardToOwner)
 export class RolloutsController {
   constructor(private readonly settings: SettingsQueries) {}
 
