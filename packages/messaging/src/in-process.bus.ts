@@ -1,5 +1,6 @@
 import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
 import { runWithRetry } from './retry';
+import { publishTraced } from './trace-context';
 
 /** Messages kept for a topic no group reads yet, so a consumer that starts later still sees them. */
 const UNREAD_RETENTION = 10_000;
@@ -31,7 +32,12 @@ export class InProcessBus implements MessageBus {
   /** `maxBatch`: most messages handed to one batch handler call (ClickHouse likes big inserts). */
   constructor(private readonly options: { maxBatch?: number } = {}) {}
 
-  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    // Through the same trace-context injection as Kafka: a consumer here extracts it from the headers too.
+    return publishTraced('in-process', topic, messages, async (traced) => this.append(topic, traced));
+  }
+
+  private append(topic: string, messages: OutgoingMessage[]): void {
     if (this.closed) throw new Error('bus is closed');
     const log = this.log(topic);
     for (const m of messages) {

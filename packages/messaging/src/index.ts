@@ -5,3 +5,4 @@ export * from './request-reply';
 export * from './retry';
 export * from './group-commit';
 export * from './consumer-lag';
+export * from './trace-context';
