@@ -19,7 +19,11 @@ interface HookHost {
   addHook(name: 'preValidation', hook: (request: { id: string }, reply: unknown, done: () => void) => void): unknown;
   addHook(
     name: 'onResponse',
-    hook: (request: { id: string; method: string; routeOptions: { url?: string } }, reply: { statusCode: number; elapsedTime: number }, done: () => void) => void,
+    hook: (
+      request: { id: string; method: string; headers: Record<string, unknown>; routeOptions: { url?: string } },
+      reply: { statusCode: number; elapsedTime: number },
+      done: () => void,
+    ) => void,
   ): unknown;
 }
 
@@ -27,7 +31,8 @@ interface HookHost {
  * Every request of a Fastify instance: its id echoed in `X-Request-Id`, bound to the log context
  * from `preValidation` on (after the body is read: the body's stream events would run outside a
  * scope entered earlier), so the guards, handlers and filters log it; and one line when it is
- * answered, at `level` (the gateway's API: info; the services' internal APIs: debug).
+ * answered, at `level` (the gateway's API: info; the services' internal APIs: debug). At debug
+ * the line also holds the request headers, with Authorization and cookies redacted (REDACT_PATHS).
  */
 export function logRequests(fastify: HookHost, logger: Logger, level: 'info' | 'debug'): void {
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -38,7 +43,14 @@ export function logRequests(fastify: HookHost, logger: Logger, level: 'info' | '
   fastify.addHook('onResponse', (request, reply, done) => {
     if (logger.isLevelEnabled(level)) {
       logger[level](
-        { requestId: request.id, method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        {
+          requestId: request.id,
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          ...(logger.isLevelEnabled('debug') ? { req: { headers: request.headers } } : {}),
+        },
         'request answered',
       );
     }

@@ -6,15 +6,14 @@
  */
 const SECRET_KEYS = ['authorization', 'cookie', 'set-cookie', 'token', 'apiToken', 'accessToken', 'tokenHash', 'password', 'secret'];
 
+const CONFIG_SECRETS = ['BOOTSTRAP_API_TOKEN', 'METRICS_TOKEN', 'CLICKHOUSE_PASSWORD'];
+
+/** `.key`, or `["set-cookie"]` for a key that is not an identifier. */
+const step = (key: string) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`);
+
 export const REDACT_PATHS: string[] = [
-  ...SECRET_KEYS,
-  ...SECRET_KEYS.map((k) => `*.${k}`),
-  ...['req', 'res', 'request', 'response'].flatMap((o) => SECRET_KEYS.map((k) => `${o}.headers.${k}`)),
-  ...SECRET_KEYS.map((k) => `headers["${k}"]`),
-  'BOOTSTRAP_API_TOKEN',
-  'METRICS_TOKEN',
-  '*.BOOTSTRAP_API_TOKEN',
-  '*.METRICS_TOKEN',
+  ...[...SECRET_KEYS, ...CONFIG_SECRETS].flatMap((k) => [step(k).replace(/^\./, ''), `*${step(k)}`]),
+  ...['req', 'res', 'request', 'response'].flatMap((o) => SECRET_KEYS.map((k) => `${o}.headers${step(k)}`)),
 ];
 
 export const REDACTED = '[redacted]';

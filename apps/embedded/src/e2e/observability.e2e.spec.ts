@@ -97,6 +97,10 @@ describe('logs and traces (distributed)', () => {
     // The check is only worth something if the output is real: lines of the requests above exist.
     expect(jsonLines(outputs.gateway).filter((l) => l.msg === 'request answered').length).toBeGreaterThan(5);
     expect(jsonLines(outputs['workload-service']).length).toBeGreaterThan(5);
+    // At debug the request lines hold the headers: the Authorization header was there, and redacted.
+    const withHeaders = jsonLines(outputs.gateway).filter((l) => (l.req as { headers?: Record<string, unknown> } | undefined)?.headers?.authorization !== undefined);
+    expect(withHeaders.length).toBeGreaterThan(5);
+    expect(new Set(withHeaders.map((l) => (l.req as { headers: Record<string, unknown> }).headers.authorization))).toEqual(new Set(['[redacted]']));
     for (const [name, output] of Object.entries(outputs)) {
       for (const secret of [ADMIN_TOKEN, user.token, unknown]) {
         expect({ name, leaks: output.includes(secret) }).toEqual({ name, leaks: false });
