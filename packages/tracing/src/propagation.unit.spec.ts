@@ -4,6 +4,7 @@ import { extractTraceContext, injectTraceHeaders, traceLogFields } from './propa
 import { inSpan, SpanKind } from './spans';
 import { startTracing, tracingEnabled } from './tracing';
 import { tracesUrl } from './tracer-provider';
+import { TracingEnvironment, tracingOptions } from './tracing.environment';
 
 describe('tracing off (no endpoint)', () => {
   it('registers nothing: headers pass unchanged, spans are no-ops, logs get no ids', async () => {
@@ -71,5 +72,15 @@ describe('tracesUrl', () => {
     expect(tracesUrl('http://collector:4318')).toBe('http://collector:4318/v1/traces');
     expect(tracesUrl('http://collector:4318/')).toBe('http://collector:4318/v1/traces');
     expect(tracesUrl('http://collector:4318/v1/traces')).toBe('http://collector:4318/v1/traces');
+  });
+});
+
+describe('TracingEnvironment', () => {
+  it('is off for an unset or empty endpoint; samples everything by default', () => {
+    expect(tracingOptions(TracingEnvironment.parse({}), 'gateway')).toEqual({ serviceName: 'gateway', endpoint: undefined, sampleRatio: 1 });
+    expect(TracingEnvironment.parse({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }).OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+    expect(tracingOptions(TracingEnvironment.parse({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_SERVICE_NAME: 'gw-1', OTEL_TRACES_SAMPLER_ARG: '0.25' }), 'gateway')).toEqual({ serviceName: 'gw-1', endpoint: 'http://c:4318', sampleRatio: 0.25 });
+    expect(TracingEnvironment.safeParse({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' }).success).toBe(false);
+    expect(TracingEnvironment.safeParse({ OTEL_TRACES_SAMPLER_ARG: '2' }).success).toBe(false);
   });
 });

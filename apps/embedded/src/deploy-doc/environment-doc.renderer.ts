@@ -42,9 +42,10 @@ function typeOf(p: JsonProperty): string {
   }
   if (p.type === 'integer' || p.type === 'number') {
     const max = p.maximum !== undefined && p.maximum < Number.MAX_SAFE_INTEGER ? p.maximum : undefined;
-    if (p.minimum !== undefined && max !== undefined) return `integer ${p.minimum}–${max}`;
-    if (p.minimum !== undefined) return `integer ≥ ${p.minimum}`;
-    return 'integer';
+    const kind = p.type === 'number' ? 'number' : 'integer';
+    if (p.minimum !== undefined && max !== undefined) return `${kind} ${p.minimum}–${max}`;
+    if (p.minimum !== undefined) return `${kind} ≥ ${p.minimum}`;
+    return kind;
   }
   if (p.format === 'uri') return 'URL';
   if (p.pattern) return `string matching \`${p.pattern}\``;
