@@ -46,7 +46,14 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ??
     (format === 'pretty'
       ? // eslint-disable-next-line @typescript-eslint/no-require-imports
-        (require('pino-pretty') as typeof import('pino-pretty'))({ colorize: true, sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss.l' })
+        (require('pino-pretty') as typeof import('pino-pretty'))({
+          colorize: true,
+          sync: true,
+          singleLine: true,
+          ignore: 'pid,hostname,app,context',
+          messageFormat: '{if context}[{context}] {end}{msg}',
+          translateTime: 'SYS:HH:MM:ss.l',
+        })
       : pino.destination({ dest: 1, sync: true }));
   return pino(pinoOptions(options), destination);
 }
