@@ -1,4 +1,5 @@
 import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
+import { AsyncResource } from 'node:async_hooks';
 import { runWithRetry } from './retry';
 import { publishTraced } from './trace-context';
 
@@ -28,6 +29,14 @@ export class InProcessBus implements MessageBus {
   private readonly logs = new Map<string, TopicLog>();
   private readonly groups = new Map<string, Group>();
   private closed = false;
+
+  /**
+   * Where consumers run: the async context the bus was made in (start-up), not that of the
+   * publish that woke a group, so one HTTP request's log ids and active span do not leak into
+   * every message drained after it. A consumer gets a message's context from its headers only,
+   * as over Kafka.
+   */
+  private readonly scope = new AsyncResource('InProcessBus');
 
   /** `maxBatch`: most messages handed to one batch handler call (ClickHouse likes big inserts). */
   constructor(private readonly options: { maxBatch?: number } = {}) {}
@@ -115,7 +124,7 @@ export class InProcessBus implements MessageBus {
   private drain(id: string, group: Group): void {
     if (group.running || group.stopped || group.handlers.length === 0) return;
     group.running = true;
-    setImmediate(async () => {
+    setImmediate(this.scope.bind(async () => {
       try {
         const [topic] = id.split('\u0000');
         const log = this.log(topic);
@@ -141,6 +150,6 @@ export class InProcessBus implements MessageBus {
       const [topic] = id.split('\u0000');
       const log = this.log(topic);
       if (!group.stopped && group.offset < log.base + log.items.length) this.drain(id, group);
-    });
+    }));
   }
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { inSpan, startTracing, Tracing } from '@wcp/tracing';
 import { InProcessBus } from './in-process.bus';
@@ -17,6 +18,19 @@ describe('trace context through the bus (in-process, the same inject/extract as 
     await waitUntil(() => seen.length === 2);
     expect(seen.map((m) => m.headers)).toEqual([{ 'x-command-id': 'c' }, {}]);
     expect(await processTraced(seen[0], {}, async () => 'ran')).toBe('ran');
+    await bus.close();
+  });
+
+  it('runs consumers outside the publisher\'s async context: a request\'s ids reach them only through headers', async () => {
+    const requestScope = new AsyncLocalStorage<string>();
+    const bus = new InProcessBus();
+    const seen: Array<string | undefined> = [];
+    await bus.subscribe({ topic: 't', groupId: 'g', handleBatch: async (ms) => (seen.push(...ms.map(() => requestScope.getStore())), ms.map(() => ({ kind: 'ok' as const }))) });
+    // Once the group is idle, so that this publish is the one that wakes it.
+    await new Promise((r) => setTimeout(r, 10));
+    await requestScope.run('request-1', () => bus.publish('t', [{ key: 'k', value: 1 }]));
+    await waitUntil(() => seen.length === 1);
+    expect(seen).toEqual([undefined]);
     await bus.close();
   });
 
