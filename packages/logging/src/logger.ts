@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino, { DestinationStream, Logger } from 'pino';
 import { logFields } from './log-context';
 import { REDACT_PATHS, REDACTED } from './redaction';
@@ -23,7 +24,8 @@ export function pinoOptions(options: Pick<LoggerOptions, 'app' | 'level' | 'mixi
   const extra = options.mixin;
   return {
     level: options.level,
-    base: { app: options.app },
+    // hostname: the pod or container in a deployment; pid: which of several instances on one host.
+    base: { app: options.app, hostname: hostname(), pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: REDACTED },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
