@@ -14,7 +14,7 @@ export interface TracingOptions {
 
 export interface Tracing {
   enabled: boolean;
-  /** Flushes the spans still batched, then unregisters the provider. */
+  /** Flushes the spans still batched, then unregisters the provider; once, however often called. */
   shutdown(): Promise<void>;
 }
 
@@ -39,15 +39,17 @@ export function startTracing(options: TracingOptions): Tracing {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { registerProvider } = require('./tracer-provider') as typeof import('./tracer-provider');
   const provider = registerProvider(options);
+  let closed: Promise<void> | null = null;
   const handle: Tracing = {
     enabled: true,
-    shutdown: async () => {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
-      if (active === handle) active = null;
-    },
+    shutdown: () => (closed ??= close()),
+  };
+  const close = async () => {
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+    propagation.disable();
+    if (active === handle) active = null;
   };
   active = handle;
   return handle;
