@@ -1,4 +1,6 @@
+import { LoggingEnvironment } from '@wcp/logging';
 import { Port, parseConfig } from '@wcp/nest-common';
+import { TracingEnvironment } from '@wcp/tracing';
 import { z } from 'zod';
 
 /**
@@ -10,6 +12,9 @@ export const EmbeddedEnvironment = z.object({
   HOST: z.string().default('127.0.0.1').describe('Address the API listens on. The services inside always listen on loopback, on ephemeral ports.'),
   DATA_DIR: z.string().default('./.data').describe('Everything this system stores: SQLite event store and read models, chDB data, replica state and logs. Two systems side by side need two.'),
   BOOTSTRAP_API_TOKEN: z.string().optional().describe('When set, user `admin` holds this API token (16+ characters).'),
+  // One process, one logger and one tracer provider: the launcher's values apply to the three apps.
+  ...LoggingEnvironment.shape,
+  ...TracingEnvironment.shape,
 });
 
 /** Set by the launcher for the apps inside, whatever the environment says: they make it one process. */

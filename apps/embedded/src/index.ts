@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication, Logger, LoggerService } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { createGateway, InternalTransport, loadConfig as loadGatewayConfig } from '@wcp/gateway';
 import { InProcessBus } from '@wcp/messaging';
@@ -29,14 +29,15 @@ export interface EmbeddedSystem {
  * loopback, for the rollout analysis and for operators. The only composition root allowed to
  * import apps.
  */
-export async function startEmbedded(env?: Record<string, string | undefined>): Promise<EmbeddedSystem> {
+export async function startEmbedded(env?: Record<string, string | undefined>, options: { logger?: LoggerService | false } = {}): Promise<EmbeddedSystem> {
   const logger = new Logger('embedded');
+  const nestLogger = options.logger;
   const started = Date.now();
   const environment = loadEnvironment(env);
   const bus = new InProcessBus();
   let telemetryUrl = '';
-  const workloads = await createWorkloadService({ config: loadWorkloadConfig(environment.workloadService), bus, telemetryUrl: () => telemetryUrl });
-  const telemetry = await createTelemetryService({ config: loadTelemetryConfig(environment.telemetryService), bus });
+  const workloads = await createWorkloadService({ config: loadWorkloadConfig(environment.workloadService), bus, telemetryUrl: () => telemetryUrl, logger: nestLogger });
+  const telemetry = await createTelemetryService({ config: loadTelemetryConfig(environment.telemetryService), bus, logger: nestLogger || undefined });
   telemetryUrl = telemetry.url;
   const gateway = await createGateway({
     config: loadGatewayConfig(environment.gateway),
@@ -45,6 +46,7 @@ export async function startEmbedded(env?: Record<string, string | undefined>): P
     telemetryServiceUrl: telemetry.url,
     workloadServiceTransport: inProcess(workloads.app),
     telemetryServiceTransport: inProcess(telemetry.app),
+    logger: nestLogger,
   });
   logger.log(`embedded control plane ready in ${Date.now() - started} ms on ${gateway.url}/api/v2; data in ${environment.own.DATA_DIR}`);
   if (!environment.own.BOOTSTRAP_API_TOKEN) {

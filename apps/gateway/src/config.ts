@@ -1,4 +1,6 @@
+import { LoggingEnvironment } from '@wcp/logging';
 import { CommaList, parseConfig, Port } from '@wcp/nest-common';
+import { TracingEnvironment } from '@wcp/tracing';
 import { z } from 'zod';
 
 /**
@@ -25,6 +27,8 @@ export const GatewayEnvironment = z.object({
   REQUEST_RECORDS_BATCH: z.coerce.number().int().min(1).max(10_000).default(500).describe('Request records per publish; a full batch is published at once, a partial one every REQUEST_RECORDS_FLUSH_MS.'),
   REQUEST_RECORDS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Longest wait before a partial batch of request records is published (ms).'),
   METRICS_TOKEN: z.union([z.literal(''), z.string().min(16)]).optional().transform((v) => v || undefined).describe('When set, `GET /metrics` (Prometheus, outside the API prefix) requires `Authorization: Bearer <this>`; unset, it is open: keep the port\'s `/metrics` off the public network (docs/operations.md).'),
+  ...LoggingEnvironment.shape,
+  ...TracingEnvironment.shape,
   METRICS_WORKLOAD_LABELS: z.coerce.number().int().min(0).max(10_000).default(100).describe('Data-plane metrics: distinct workload ids that get their own series; later ones are counted under `workload="other"`.'),
 });
 

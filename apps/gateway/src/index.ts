@@ -1,5 +1,6 @@
 import { Logger, LoggerService } from '@nestjs/common';
-import { QuietLogger } from '@wcp/nest-common';
+import { createLogger, logRequests, PinoNestLogger, requestIdOf } from '@wcp/logging';
+import { traceLogFields, traceRequests } from '@wcp/tracing';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Topics } from '@wcp/contracts';
@@ -35,9 +36,11 @@ export async function createGateway(options: {
   /** In-process transports to the services (the embedded composition); HTTP when absent. */
   workloadServiceTransport?: InternalTransport;
   telemetryServiceTransport?: InternalTransport;
+  /** Nest's logger; default JSON/pretty lines per LOG_FORMAT and LOG_LEVEL. Only a PinoNestLogger writes the per-request lines. */
   logger?: LoggerService | false;
 }): Promise<GatewayHandle> {
   const { config, bus } = options;
+  const logger = options.logger ?? new PinoNestLogger(createLogger({ app: 'gateway', level: config.LOG_LEVEL, format: config.LOG_FORMAT, mixin: traceLogFields }));
   const commands = new RequestReplyClient(bus, {
     requestTopic: Topics.commands,
     replyTopic: Topics.commandResults,
@@ -50,10 +53,16 @@ export async function createGateway(options: {
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     trustProxy: false,
+    // X-Request-Id from the caller when sane, else a UUID; echoed by logRequests.
+    genReqId: requestIdOf,
+    requestIdHeader: false,
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => createServer((req, res) => dataPlane?.serve(req, res) || serveMetrics(req, res, config.METRICS_TOKEN) || handler(req, res)),
   });
   const audit = new RouteAudit(adapter.getInstance());
   observeHttp(adapter.getInstance(), 'gateway');
+  // The control plane only: the data plane and /metrics answer ahead of Fastify, without either.
+  if (logger instanceof PinoNestLogger) logRequests(adapter.getInstance(), logger.pino, 'info');
+  traceRequests(adapter.getInstance(), '@wcp/gateway');
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.register({
       config,
@@ -66,9 +75,9 @@ export async function createGateway(options: {
       routes: audit,
     }),
     adapter,
-    { logger: options.logger ?? new QuietLogger(), abortOnError: false },
+    { logger, abortOnError: false },
   );
-  const logger = new Logger('Gateway');
+  const log = new Logger('Gateway');
   await app.init();
   await adapter.getInstance().ready();
   const unpoliced = audit.unpoliced();
@@ -81,7 +90,7 @@ export async function createGateway(options: {
   await app.listen(config.PORT, config.HOST);
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${config.HOST}:${address.port}`;
-  logger.log(`Workload API on ${url}/api/v2 (public base ${config.PUBLIC_BASE_URL})`);
+  log.log(`Workload API on ${url}/api/v2 (public base ${config.PUBLIC_BASE_URL})`);
   return {
     app,
     url,

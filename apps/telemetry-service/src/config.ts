@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { LoggingEnvironment } from '@wcp/logging';
 import { CommaList, parseConfig, Port } from '@wcp/nest-common';
+import { TracingEnvironment, tracingOptions } from '@wcp/tracing';
 
 const PositiveInt = z.coerce.number().int().min(1);
 
@@ -32,6 +34,8 @@ export const TelemetryEnvironment = z.object({
     .describe('Kafka partitions the request-record consumer handles at once (order holds within a partition); while one batch is inserted the next ones are fetched and share the next insert. 1 leaves ClickHouse idle between fetches.'),
   FLUSH_SIZE: PositiveInt.default(10_000).describe('Each batched writer (one per table) flushes when it holds this many rows...'),
   FLUSH_INTERVAL_MS: PositiveInt.default(1_000).describe('...or this long after its oldest row was buffered, whichever comes first (ms).'),
+  ...LoggingEnvironment.shape,
+  ...TracingEnvironment.shape,
 });
 
 const Schema = TelemetryEnvironment
@@ -50,6 +54,8 @@ const Schema = TelemetryEnvironment
       chdbPath: path.resolve(env.CHDB_PATH ?? path.join(env.DATA_DIR, 'clickhouse')),
     },
     writer: { flushSize: env.FLUSH_SIZE, flushIntervalMs: env.FLUSH_INTERVAL_MS },
+    log: { level: env.LOG_LEVEL, format: env.LOG_FORMAT },
+    tracing: tracingOptions(env, 'telemetry-service'),
   }));
 
 export type TelemetryConfig = z.output<typeof Schema>;

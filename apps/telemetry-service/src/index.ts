@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Logger, type INestApplication, type LogLevel } from '@nestjs/common';
+import { Logger, type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
+import { logRequests, PinoNestLogger, requestIdOf } from '@wcp/logging';
+import { traceRequests } from '@wcp/tracing';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MessageBus } from '@wcp/messaging';
@@ -32,6 +34,8 @@ export interface TelemetryServiceOptions {
   config: TelemetryConfig;
   /** Clock (epoch ms) for default periods and ingestion time; tests pass a fake one. */
   now?: () => number;
+  /** Nest's logger (main.ts: JSON lines); without it, Nest's console logger at `logLevels`. */
+  logger?: LoggerService;
   logLevels?: LogLevel[];
 }
 
@@ -86,11 +90,13 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
     const stats = new StatsService(new StatsRepository(client, db), now);
     app = await NestFactory.create<NestFastifyApplication>(
       TelemetryModule.register(stats, new LogsService(logs)),
-      new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 8 * 1024 * 1024 }),
-      { logger: options.logLevels ?? ['error', 'warn'] },
+      new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 8 * 1024 * 1024, genReqId: requestIdOf, requestIdHeader: false }),
+      { logger: options.logger ?? options.logLevels ?? ['error', 'warn'] },
     );
     const fastify = app.getHttpAdapter().getInstance();
     observeHttp(fastify, 'telemetry-service');
+    if (options.logger instanceof PinoNestLogger) logRequests(fastify, options.logger.pino, 'debug');
+    traceRequests(fastify, '@wcp/telemetry-service');
     fastify.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await metricsText()));
     await app.listen(config.port, config.host);
     const { port } = app.getHttpServer().address() as AddressInfo;

@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { Topics } from '@wcp/contracts';
+import { installLogger } from '@wcp/logging';
 import { InProcessBus, KafkaBus, type MessageBus } from '@wcp/messaging';
 import { watchConsumerLag } from '@wcp/metrics';
 import { closeOnSignals, runMain } from '@wcp/nest-common';
+import { startTracing, traceLogFields } from '@wcp/tracing';
 import { loadTelemetryConfig } from './config';
 import { createTelemetryService } from './index';
 
@@ -13,8 +15,10 @@ import { createTelemetryService } from './index';
  * poking the API).
  */
 async function main(): Promise<void> {
-  const logger = new Logger('telemetry');
   const config = loadTelemetryConfig();
+  const nestLogger = installLogger({ app: 'telemetry-service', ...config.log, mixin: traceLogFields });
+  const tracing = startTracing(config.tracing);
+  const logger = new Logger('telemetry');
   const bus: MessageBus = config.kafka
     ? new KafkaBus({
         brokers: config.kafka.brokers,
@@ -29,12 +33,13 @@ async function main(): Promise<void> {
         log: (level, message) => (level === 'error' ? logger.error(message) : logger.warn(message)),
       })
     : new InProcessBus();
-  const service = await createTelemetryService({ bus, config, logLevels: ['log', 'error', 'warn'] });
+  const service = await createTelemetryService({ bus, config, logger: nestLogger });
   if (bus instanceof KafkaBus) watchConsumerLag(bus);
   logger.log(`internal API on ${service.url}; ClickHouse ${config.clickhouse.url ?? `chDB at ${config.clickhouse.chdbPath}`}`);
   closeOnSignals(async () => {
     await service.close();
     await bus.close();
+    await tracing.shutdown();
   }, (m) => logger.log(m));
 }
 

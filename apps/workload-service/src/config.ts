@@ -1,5 +1,7 @@
 import { DEFAULT_RESOURCE_BUNDLES, Memory } from '@wcp/contracts';
+import { LoggingEnvironment } from '@wcp/logging';
 import { BoolFlag, CommaList, parseConfig, Port } from '@wcp/nest-common';
+import { TracingEnvironment } from '@wcp/tracing';
 import { z } from 'zod';
 import { isWildcard } from './runtime/replica-address';
 
@@ -69,6 +71,8 @@ export const WorkloadServiceEnvironment = z.object({
   REPLICA_LOG_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250).describe('How often the local runtime looks for new lines in replica log files (ms).'),
   REPLICA_LOG_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(10 * 1024 * 1024).describe('A replica log file (per stream) above this is rotated (copied to `.1`, truncated); 4× this unshipped is dropped rather than kept (bytes).'),
   REPLICA_LOG_FILES: z.coerce.number().int().min(2).max(10).default(2).describe('Log files kept per replica stream, the live one included (2: `<file>` and `<file>.1`, which rotation needs).'),
+  ...LoggingEnvironment.shape,
+  ...TracingEnvironment.shape,
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin').describe('PATH handed to replica processes (they never inherit the service\'s environment).'),
 });
 

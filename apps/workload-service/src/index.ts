@@ -1,5 +1,6 @@
 import { Logger, LoggerService } from '@nestjs/common';
-import { QuietLogger } from '@wcp/nest-common';
+import { createLogger, logRequests, PinoNestLogger, requestIdOf } from '@wcp/logging';
+import { traceLogFields, traceRequests } from '@wcp/tracing';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Topics } from '@wcp/contracts';
@@ -106,18 +107,23 @@ export async function createWorkloadService(options: {
   telemetryUrl?: () => string;
 }): Promise<WorkloadServiceHandle> {
   const logger = new Logger('WorkloadService');
+  const nestLogger = options.logger ?? new PinoNestLogger(createLogger({ app: 'workload-service', level: options.config.LOG_LEVEL, format: options.config.LOG_FORMAT, mixin: traceLogFields }));
   const storage = await openStorage(options.config);
   const { runtime, imageCatalog } = localRuntime(options.config);
   // Before recovery, so adopted replicas resume shipping where the last run stopped.
   const logShipping = runtime.shipLogs?.((batch) => options.bus.publish(Topics.logs, [{ key: batch.workloadId, value: batch }]));
   const app = await NestFactory.create<NestFastifyApplication>(
     WorkloadServiceModule.register({ config: options.config, bus: options.bus, eventStore: storage.eventStore, readModels: storage.readModels, lease: storage.lease, imageCatalog, runtime, telemetryUrl: options.telemetryUrl ?? (() => options.config.TELEMETRY_SERVICE_URL) }),
-    new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024 }),
-    { logger: options.logger ?? new QuietLogger(), abortOnError: false },
+    // The gateway's X-Request-Id, when it sent one, names the internal request too.
+    new FastifyAdapter({ bodyLimit: 16 * 1024 * 1024, genReqId: requestIdOf, requestIdHeader: false }),
+    { logger: nestLogger, abortOnError: false },
   );
   app.useGlobalFilters(new InternalExceptionFilter());
   const fastify = app.getHttpAdapter().getInstance();
   observeHttp(fastify, 'workload-service');
+  // Internal requests (the gateway's queries, token and route look-ups) are many: their lines are debug.
+  if (nestLogger instanceof PinoNestLogger) logRequests(fastify, nestLogger.pino, 'debug');
+  traceRequests(fastify, '@wcp/workload-service');
   fastify.get('/metrics', async (_request, reply) => reply.type(registry.contentType).send(await metricsText()));
   await app.init();
   for (const p of [app.get(ArtifactProjection), app.get(WorkloadProjection), app.get(ProtonProjection), app.get(ReplacementProjection), app.get(IdentityProjection)]) await p.init();

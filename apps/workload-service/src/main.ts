@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { Topics } from '@wcp/contracts';
+import { installLogger } from '@wcp/logging';
 import { KafkaBus } from '@wcp/messaging';
 import { watchConsumerLag } from '@wcp/metrics';
 import { closeOnSignals, runMain } from '@wcp/nest-common';
+import { startTracing, traceLogFields, tracingOptions } from '@wcp/tracing';
 import { Logger } from '@nestjs/common';
 import { createWorkloadService, loadConfig } from './index';
 
@@ -10,6 +12,8 @@ import { createWorkloadService, loadConfig } from './index';
 async function main() {
   const config = loadConfig();
   if (!config.KAFKA_BROKERS) throw new Error('invalid configuration:\n  KAFKA_BROKERS: required when the workload service runs on its own');
+  const nestLogger = installLogger({ app: 'workload-service', level: config.LOG_LEVEL, format: config.LOG_FORMAT, mixin: traceLogFields });
+  const tracing = startTracing(tracingOptions(config, 'workload-service'));
   const logger = new Logger('main');
   const bus = new KafkaBus({
     brokers: config.KAFKA_BROKERS,
@@ -24,11 +28,12 @@ async function main() {
     ],
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });
-  const service = await createWorkloadService({ config, bus });
+  const service = await createWorkloadService({ config, bus, logger: nestLogger });
   watchConsumerLag(bus);
   closeOnSignals(async () => {
     await service.close();
     await bus.close();
+    await tracing.shutdown();
   }, (m) => logger.log(m));
 }
 

@@ -1,5 +1,7 @@
 import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
+import { AsyncResource } from 'node:async_hooks';
 import { runWithRetry } from './retry';
+import { publishTraced } from './trace-context';
 
 /** Messages kept for a topic no group reads yet, so a consumer that starts later still sees them. */
 const UNREAD_RETENTION = 10_000;
@@ -28,10 +30,23 @@ export class InProcessBus implements MessageBus {
   private readonly groups = new Map<string, Group>();
   private closed = false;
 
+  /**
+   * Where consumers run: the async context the bus was made in (start-up), not that of the
+   * publish that woke a group, so one HTTP request's log ids and active span do not leak into
+   * every message drained after it. A consumer gets a message's context from its headers only,
+   * as over Kafka.
+   */
+  private readonly scope = new AsyncResource('InProcessBus');
+
   /** `maxBatch`: most messages handed to one batch handler call (ClickHouse likes big inserts). */
   constructor(private readonly options: { maxBatch?: number } = {}) {}
 
-  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+  publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    // Through the same trace-context injection as Kafka: a consumer here extracts it from the headers too.
+    return publishTraced('in-process', topic, messages, async (traced) => this.append(topic, traced));
+  }
+
+  private append(topic: string, messages: OutgoingMessage[]): void {
     if (this.closed) throw new Error('bus is closed');
     const log = this.log(topic);
     for (const m of messages) {
@@ -112,7 +127,7 @@ export class InProcessBus implements MessageBus {
   private drain(id: string, group: Group): void {
     if (group.running || group.stopped || group.handlers.length === 0) return;
     group.running = true;
-    setImmediate(async () => {
+    setImmediate(this.scope.bind(async () => {
       try {
         const [topic] = id.split('\u0000');
         const log = this.log(topic);
@@ -138,6 +153,6 @@ export class InProcessBus implements MessageBus {
       const [topic] = id.split('\u0000');
       const log = this.log(topic);
       if (!group.stopped && group.offset < log.base + log.items.length) this.drain(id, group);
-    });
+    }));
   }
 }

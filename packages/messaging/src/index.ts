@@ -6,3 +6,4 @@ export * from './retry';
 export * from './group-commit';
 export * from './consumer-lag';
 export * from './partitioning';
+export * from './trace-context';

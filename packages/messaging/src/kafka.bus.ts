@@ -3,6 +3,7 @@ import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscri
 import { GroupCommit } from './group-commit';
 import { runWithRetry } from './retry';
 import { ConsumerLag, partitionLags } from './consumer-lag';
+import { publishTraced } from './trace-context';
 
 export interface KafkaBusOptions {
   brokers: string[];
@@ -105,9 +106,11 @@ export class KafkaBus implements MessageBus {
    */
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
-    const encoded = messages.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers }));
-    const bytes = encoded.reduce((n, m) => n + m.value.length + m.key.length + 64, 0);
-    return this.outgoing.submit({ topic: this.ns(topic), messages: encoded, bytes });
+    return publishTraced('kafka', topic, messages, (traced) => {
+      const encoded = traced.map((m) => ({ key: m.key, value: JSON.stringify(m.value), headers: m.headers }));
+      const bytes = encoded.reduce((n, m) => n + m.value.length + m.key.length + 64, 0);
+      return this.outgoing.submit({ topic: this.ns(topic), messages: encoded, bytes });
+    });
   }
 
   private readonly outgoing = new GroupCommit<QueuedPublish, void>(

@@ -1,4 +1,5 @@
 import type { MessageBus, Subscription } from './message-bus';
+import { processTraced } from './trace-context';
 
 export interface RequestReplyOptions {
   requestTopic: string;
@@ -29,16 +30,20 @@ export class RequestReplyClient {
       topic: this.options.replyTopic,
       groupId: this.options.replyGroupId,
       fromBeginning: false,
-      handleBatch: async (messages) =>
-        messages.map((m) => {
+      handleBatch: async (messages) => {
+        for (const m of messages) {
           const id = (m.value as { correlationId?: unknown } | null)?.correlationId;
-          if (typeof id === 'string') this.pending.get(id)?.(m.value);
-          return { kind: 'ok' as const };
-        }),
+          const waiting = typeof id === 'string' ? this.pending.get(id) : undefined;
+          // Only a reply this process waits for joins the request's trace (every instance sees every reply).
+          if (waiting) await processTraced(m, { 'messaging.message.conversation_id': id as string }, async () => waiting(m.value));
+        }
+        return messages.map(() => ({ kind: 'ok' as const }));
+      },
     });
   }
 
-  async request<TReply>(key: string, correlationId: string, message: unknown, timeoutMs: number): Promise<TReply> {
+  /** `headers` travel with the request (the log context's ids); the trace context is added by the bus. */
+  async request<TReply>(key: string, correlationId: string, message: unknown, timeoutMs: number, headers?: Record<string, string>): Promise<TReply> {
     const reply = new Promise<TReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
@@ -51,7 +56,7 @@ export class RequestReplyClient {
       });
     });
     try {
-      await this.bus.publish(this.options.requestTopic, [{ key, value: message }]);
+      await this.bus.publish(this.options.requestTopic, [{ key, value: message, headers }]);
     } catch (error) {
       this.pending.get(correlationId)?.(undefined);
       throw error;

@@ -1,3 +1,2 @@
 export * from './parse-config';
 export * from './shutdown';
-export * from './quiet.logger';

@@ -3,3 +3,4 @@ export * from './infra';
 export * from './processes';
 export * from './wait-for';
 export * from './prometheus';
+export * from './otlp-receiver';

@@ -34,6 +34,8 @@ export interface System {
   start(name: string, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
   logs(): string;
+  /** Everything each running process wrote (stdout, then stderr) since it started, by process name: for whole-output checks. */
+  fullLogs(): Record<string, string>;
 }
 
 async function healthy(url: string): Promise<boolean> {
@@ -81,6 +83,7 @@ export async function startEmbeddedSystem(extraEnv: Record<string, string> = {})
       await processes.embedded.stop();
     },
     logs: () => processes.embedded.output(),
+    fullLogs: () => ({ embedded: processes.embedded.fullOutput() }),
   };
 }
 
@@ -180,6 +183,7 @@ export async function startDistributedSystem(extraEnv: Record<string, Record<str
       for (const name of order) await processes[name]?.stop();
     },
     logs: () => order.map((n) => `--- ${n}\n${processes[n]?.output() ?? ''}`).join('\n'),
+    fullLogs: () => Object.fromEntries(order.filter((n) => processes[n]).map((n) => [n, processes[n].fullOutput()])),
   };
 }
 

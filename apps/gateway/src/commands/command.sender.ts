@@ -1,7 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Actor, CommandBody, CommandEnvelope, CommandResult, newId } from '@wcp/contracts';
 import { ReplyTimeoutError, RequestReplyClient } from '@wcp/messaging';
+import { logFieldHeaders, LogFields, withLogFields } from '@wcp/logging';
 import { counter, histogram } from '@wcp/metrics';
+import { inSpan, SpanKind } from '@wcp/tracing';
 import { createHash, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CONFIG, GatewayConfig } from '../config';
@@ -22,6 +24,8 @@ const latency = histogram('wcp_gateway_command_duration_seconds', 'Commands from
  */
 @Injectable()
 export class CommandSender {
+  private readonly logger = new Logger('CommandSender');
+
   constructor(@Inject(COMMAND_CLIENT) private readonly client: RequestReplyClient, @Inject(CONFIG) private readonly config: GatewayConfig) {}
 
   /**
@@ -38,8 +42,22 @@ export class CommandSender {
     return idempotency ? derive(`${commandId}\u0000${purpose}`, 24) : newId();
   }
 
-  async send<T>(key: string, command: CommandBody, actor: Actor, commandId?: string, idempotency?: IdempotentRequest): Promise<T> {
-    commandId ??= this.commandId(actor, command.name, idempotency);
+  /**
+   * Sends and waits, with the command's ids bound to the log context (so this process's lines
+   * about it carry them) and in the Kafka headers (so the service's lines do too), under a span
+   * that covers the send and the wait for the reply.
+   */
+  send<T>(key: string, command: CommandBody, actor: Actor, commandId?: string, idempotency?: IdempotentRequest): Promise<T> {
+    const id = commandId ?? this.commandId(actor, command.name, idempotency);
+    const fields: LogFields = { commandId: id, command: command.name, ...('workloadId' in command ? { workloadId: command.workloadId } : {}) };
+    return withLogFields(fields, () =>
+      inSpan('@wcp/gateway', `command ${command.name}`, { kind: SpanKind.CLIENT, attributes: { 'wcp.command.id': id, 'wcp.command.name': command.name, ...(fields.workloadId ? { 'wcp.workload.id': fields.workloadId } : {}) } }, () =>
+        this.sendNow<T>(key, command, actor, id, idempotency),
+      ),
+    );
+  }
+
+  private async sendNow<T>(key: string, command: CommandBody, actor: Actor, commandId: string, idempotency?: IdempotentRequest): Promise<T> {
     const envelope: CommandEnvelope = {
       type: 'command',
       schemaVersion: 1,
@@ -54,11 +72,14 @@ export class CommandSender {
     let result: CommandResult;
     const started = performance.now();
     const observe = (outcome: string) => {
+      const seconds = (performance.now() - started) / 1000;
       sent.inc({ command: command.name, outcome });
-      latency.observe({ command: command.name, outcome }, (performance.now() - started) / 1000);
+      latency.observe({ command: command.name, outcome }, seconds);
+      this.logger[outcome === 'timeout' || outcome === 'bus_error' ? 'warn' : 'log']({ msg: `${command.name} answered ${outcome}`, outcome, ms: Math.round(seconds * 10_000) / 10 });
     };
+    this.logger.debug({ msg: `sending ${command.name}`, correlationId: envelope.correlationId });
     try {
-      result = await this.client.request<CommandResult>(key, envelope.correlationId, envelope, this.config.COMMAND_TIMEOUT_MS);
+      result = await this.client.request<CommandResult>(key, envelope.correlationId, envelope, this.config.COMMAND_TIMEOUT_MS, logFieldHeaders());
       observe(result.outcome.ok ? 'ok' : result.outcome.error.kind);
     } catch (error) {
       observe(error instanceof ReplyTimeoutError ? 'timeout' : 'bus_error');

@@ -1,4 +1,6 @@
 import { Actor, DomainError } from '@wcp/contracts';
+import { logFields } from '@wcp/logging';
+import { injectTraceHeaders } from '@wcp/tracing';
 import { ApiError, fromDomainError } from './api-error';
 
 /**
@@ -33,10 +35,12 @@ export class InternalClient {
       response = await this.transport({
         method,
         url: `${this.baseUrl}${path}`,
-        headers: {
+        // The request id and trace context go along, so the service's lines and spans join this request's.
+        headers: injectTraceHeaders({
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           ...(actor ? { 'x-wcp-actor': Buffer.from(JSON.stringify(actor)).toString('base64url') } : {}),
-        },
+          ...requestIdHeader(),
+        })!,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
@@ -64,6 +68,11 @@ export class InternalClient {
       return null;
     }
   }
+}
+
+function requestIdHeader(): Record<string, string> {
+  const { requestId } = logFields();
+  return requestId ? { 'x-request-id': requestId } : {};
 }
 
 export const WORKLOAD_SERVICE = Symbol('WORKLOAD_SERVICE');

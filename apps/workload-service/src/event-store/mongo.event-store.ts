@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { appendBatch, appendDuration } from '../messaging/service.metrics';
+import { tracedAppend } from './event-store.tracing';
 import type { mongo } from 'mongoose';
 import { GroupCommit } from '@wcp/messaging';
 import { Connection } from 'mongoose';
@@ -94,11 +95,13 @@ export class MongoEventStore implements EventStore {
     await this.commits.createIndex({ position: 1 });
   }
 
-  async append(request: AppendRequest): Promise<AppendOutcome> {
-    const started = performance.now();
-    const outcome = await this.appendNow(request);
-    appendDuration.observe({ outcome: outcome.status }, (performance.now() - started) / 1000);
-    return outcome;
+  append(request: AppendRequest): Promise<AppendOutcome> {
+    return tracedAppend('mongodb', request, async () => {
+      const started = performance.now();
+      const outcome = await this.appendNow(request);
+      appendDuration.observe({ outcome: outcome.status }, (performance.now() - started) / 1000);
+      return outcome;
+    });
   }
 
   private async appendNow(request: AppendRequest): Promise<AppendOutcome> {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { appendBatch, appendDuration } from '../messaging/service.metrics';
+import { tracedAppend } from './event-store.tracing';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -79,10 +80,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   append(request: AppendRequest): Promise<AppendOutcome> {
-    return new Promise((resolve, reject) => {
+    return tracedAppend('sqlite', request, () => new Promise((resolve, reject) => {
       this.queued.push({ request, resolve, reject, started: performance.now() });
       if (this.queued.length === 1) setImmediate(() => this.flush());
-    });
+    }));
   }
 
   private flush(): void {

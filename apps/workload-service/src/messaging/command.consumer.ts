@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { performance } from 'node:perf_hooks';
 import { CommandEnvelope, CommandOutcome, CommandResult, domainError, Topics } from '@wcp/contracts';
-import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, Subscription } from '@wcp/messaging';
+import { logFieldsFromHeaders, withLogFields } from '@wcp/logging';
+import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, processTraced, Subscription } from '@wcp/messaging';
 import { RuntimePlacement } from '../placement/runtime-placement';
 import { CONFIG, WorkloadServiceConfig } from '../config';
 import { commitOrdered } from '../event-store/commit.pipeline';
@@ -170,8 +171,17 @@ export class CommandConsumer {
     return outcomes;
   }
 
-  /** Runs one command and publishes its reply; `ready` is called once the next command of its aggregate may start. */
-  async handle(message: BusMessage, ready: () => void = () => undefined): Promise<HandlerOutcome> {
+  /**
+   * Runs one command and publishes its reply; `ready` is called once the next command of its
+   * aggregate may start. Everything logged meanwhile carries the ids the gateway put in the
+   * headers (request, command, workload), and the work is a span of the gateway's trace.
+   */
+  handle(message: BusMessage, ready: () => void = () => undefined): Promise<HandlerOutcome> {
+    const fields = logFieldsFromHeaders(message.headers);
+    return withLogFields(fields, () => processTraced(message, { 'wcp.command.id': fields.commandId ?? '', 'wcp.command.name': fields.command ?? '' }, () => this.handleNow(message, ready)));
+  }
+
+  private async handleNow(message: BusMessage, ready: () => void): Promise<HandlerOutcome> {
     const started = performance.now();
     const seen = { command: 'unknown', outcome: 'invalid' };
     const handled = await this.run(message, ready, seen);
@@ -192,6 +202,14 @@ export class CommandConsumer {
     }
     const envelope = parsed.data;
     seen.command = envelope.command.name;
+    // From the envelope too: a command sent without the headers (an older gateway, a replay) still logs its ids.
+    return withLogFields(
+      { commandId: envelope.commandId, command: envelope.command.name, ...('workloadId' in envelope.command ? { workloadId: envelope.command.workloadId } : {}) },
+      () => this.runCommand(envelope, message, ready, seen),
+    );
+  }
+
+  private async runCommand(envelope: CommandEnvelope, message: BusMessage, ready: () => void, seen: { command: string; outcome: string }): Promise<HandlerOutcome> {
     const CommandClass = COMMANDS[envelope.command.name];
     const started = Date.now();
     const where = `${message.partition}:${message.offset}`;
@@ -226,7 +244,7 @@ export class CommandConsumer {
       outcome,
     };
     await this.bus.publish(Topics.commandResults, [{ key: envelope.correlationId, value: result }]);
-    this.logger.debug(`${envelope.command.name} ${envelope.commandId} → ${outcome.ok ? 'ok' : outcome.error.code} in ${Date.now() - started} ms`);
+    this.logger.log({ msg: `${envelope.command.name} → ${outcome.ok ? 'ok' : outcome.error.code}`, outcome: outcome.ok ? 'ok' : outcome.error.code, ms: Date.now() - started, at: where });
     if (poison) {
       this.deadLettered += 1;
       return { kind: 'dead-letter', reason: poison };
