@@ -68,11 +68,28 @@ export class PlacementDirectory {
     if (!url || !assignment) return this.writes;
     this.writes = this.writes
       .then(() => this.store.put(PLACEMENTS, { _id: this.instanceId, url, partitions: assignment.partitions, partitionCount: assignment.partitionCount, at: this.now() }))
+      .then(() => this.prune())
       .then(() => {
         this.cached = null;
       })
       .catch((error) => this.logger.warn(`placement claim not written: ${error instanceof Error ? error.message : error}`));
     return this.writes;
+  }
+
+  /**
+   * Deletes the claims nobody can win any more (every partition they name is claimed by a newer
+   * one, or they count partitions differently than the newest claim): what instances that died
+   * without withdrawing left behind, so the collection stays one document per live instance.
+   */
+  private async prune(): Promise<void> {
+    const docs = await this.store.find<PlacementDoc>(PLACEMENTS, {});
+    const newest = docs.reduce<PlacementDoc | null>((a, d) => (!a || d.at > a.at ? d : a), null);
+    for (const doc of docs) {
+      if (doc._id === this.instanceId) continue;
+      const outdated = doc.partitionCount !== newest?.partitionCount;
+      const superseded = doc.partitions.every((p) => docs.some((d) => d !== doc && d.at > doc.at && d.partitionCount === doc.partitionCount && d.partitions.includes(p)));
+      if (outdated || superseded) await this.store.delete(PLACEMENTS, doc._id);
+    }
   }
 
   private claims(): Promise<PlacementDoc[]> {
