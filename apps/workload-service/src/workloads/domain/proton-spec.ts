@@ -5,7 +5,16 @@ export interface ArtifactSpecOf {
   spec: { containerGroups: Array<{ name: string; containers: Container[] }> };
 }
 
-/** Replicas a runtime asks for: the fixed count, or the autoscaling floor (at least one until scale to zero exists). */
+/** The enabled autoscaling settings of a runtime's (first, the one the local runtime runs) group, or null. */
+export function autoscalingOf(runtime: RuntimeSettings): NonNullable<RuntimeSettings['containerGroups'][number]['autoscaling']> | null {
+  const a = runtime.containerGroups[0]?.autoscaling;
+  return a?.enabled ? a : null;
+}
+
+/**
+ * Replicas a runtime starts with: the fixed count, or the autoscaling floor, at least one (a
+ * proton starts at one and the autoscaler takes it to zero after a stable window without requests).
+ */
 export function replicasOf(runtime: RuntimeSettings): number {
   const group = runtime.containerGroups[0];
   return group?.replicaCount ?? Math.max(1, group?.autoscaling?.minReplicaCount ?? 1);
