@@ -146,6 +146,30 @@ describe('autoscaling on HTTP concurrency (embedded)', () => {
     );
   }, 120_000);
 
+  it('keeps a scaled-up count across a restart (from the stream, not the floor), then scales down as usual', async () => {
+    const { id, protonId } = await createRunning(system, 'autoscale-restart', 1, 3);
+    let loading = true;
+    const caller = async () => {
+      while (loading) await system.api.post(`/api/v2/endpoints/workloads/${id}/predict?delayMs=500`, {});
+    };
+    const callers = Array.from({ length: 6 }, caller);
+    await waitFor(async () => ((await proton(system, id, protonId)).replicas.ready === 3 ? true : undefined), '3 ready replicas', 30_000, 100);
+    loading = false;
+    await Promise.all(callers);
+    const before = (await scaledEvents(system, id)).length;
+
+    await system.restart();
+    const bootedAt = Date.now();
+    // Right after boot it runs the stored count.
+    expect((await proton(system, id, protonId)).replicas.desired).toBe(3);
+    await waitFor(async () => (replicaProcesses(protonId).length === 3 ? true : undefined), '3 replica processes after the restart', 15_000, 100);
+    // The autoscaler starts afresh (before the health check answers): it waits one whole stable window before any scale-down.
+    await waitFor(async () => ((await proton(system, id, protonId)).replicas.desired === 1 ? true : undefined), 'down to 1 after the restart', 60_000, 100);
+    expect(Date.now() - bootedAt).toBeGreaterThanOrEqual(STABLE_MS - 1000);
+    const events = await scaledEvents(system, id);
+    expect(events.slice(before).every((e) => e.details.to < e.details.from)).toBe(true);
+  }, 120_000);
+
   it('takes a 0..3 workload to zero replicas when idle: still running, 0 ready, reason shown', async () => {
     const { id, protonId } = await createRunning(system, 'autoscale-zero', 0, 3);
     // It starts at one replica, and goes to zero after a whole stable window without requests.
@@ -174,6 +198,15 @@ describe('autoscaling on HTTP concurrency (embedded)', () => {
     const answer = await system.api.post(`/api/v2/endpoints/workloads/${id}/predict`, { x: 1 });
     expect(answer.status).toBe(503);
     process.stdout.write(`autoscaling reaction: idle 0..3 workload at zero replicas ${toZeroMs} ms after it became idle\n`);
+
+    // A restart resumes at zero from the stream: no flapping back to the floor or to one replica.
+    await system.restart();
+    const after = await proton(system, id, protonId);
+    expect(after).toMatchObject({ status: 'running', replicas: { desired: 0, ready: 0 } });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(replicaProcesses(protonId)).toHaveLength(0);
+    expect((await scaledEvents(system, id)).length).toBe(1);
+    expect((await system.api.get(`/api/v2/workloads/${id}`)).body.status).toBe('running');
 
     // Stopping it from zero works like any stop.
     expect((await system.api.post(`/api/v2/workloads/${id}/stop`, {})).status).toBe(202);
