@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ConcurrencySample, Topics } from '@wcp/contracts';
 import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, ok, Subscription } from '@wcp/messaging';
 import { randomUUID } from 'node:crypto';
-import { CONFIG, WorkloadServiceConfig } from '../../config';
+import { capacityLimits, CONFIG, WorkloadServiceConfig } from '../../config';
 import type { CommitListener } from '../../event-store/commit.pipeline';
 import type { Commit } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
@@ -12,6 +12,8 @@ import { isOver } from '../../rollouts/domain/replacement.decider';
 import { RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
 import { AutoscalerOptions, AutoscalerState, AutoscalingSettings, decideScale, ScaleSample } from '../domain/autoscale-decision';
 import { autoscalingOf, replicasOf } from '../domain/proton-spec';
+import { heldReplicas, holdingOf, runtimeCapacityRefusal, sumHoldings } from '../domain/runtime-capacity';
+import { heldCapacity } from '../queries/runtime-capacity.query';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
 import { ScaleProtonCommand } from '../commands/scale-proton/scale-proton.command';
@@ -27,6 +29,8 @@ interface Target {
   workloadId: string;
   protonId: string;
   settings: AutoscalingSettings;
+  /** The runtime the proton runs (the candidate's own during a replacement). */
+  runtime: WorkloadDoc['runtime'];
   /** CPU allocated per replica (cores), for cpuAverageUtilization. */
   cpuPerReplica: number;
   /** During a rollout: the rollout's own count of the candidate, below which the autoscaler never goes. */
@@ -172,7 +176,7 @@ export class AutoscalerSaga implements CommitListener {
     const settings = autoscalingOf(w.runtime);
     if (!settings) return null;
     const proton = await this.readModels.get<ProtonDoc>(PROTONS, protonId);
-    return { workloadId: w._id, protonId, settings, cpuPerReplica: cpuOf(w.runtime), floor: null, initialDesired: proton?.scale?.desired ?? replicasOf(w.runtime) };
+    return { workloadId: w._id, protonId, settings, runtime: w.runtime, cpuPerReplica: cpuOf(w.runtime), floor: null, initialDesired: proton?.scale?.desired ?? replicasOf(w.runtime) };
   }
 
   /** During a replacement only its candidate scales, by the candidate's own policy, never below the rollout's count. */
@@ -187,6 +191,7 @@ export class AutoscalerSaga implements CommitListener {
       workloadId: w._id,
       protonId: s.candidateProtonId,
       settings,
+      runtime: s.runtime,
       cpuPerReplica: cpuOf(s.runtime),
       floor: s.candidateDesired,
       initialDesired: Math.max(s.candidateDesired, proton?.scale?.desired ?? 0),
@@ -241,7 +246,10 @@ export class AutoscalerSaga implements CommitListener {
     const from = tracked.state.desired;
     tracked.state = { ...decision.state, desired: from };
     if (decision.desired === from) return;
-    const { desired: to, metric, observed, target: policyTarget, policy, mode, reason } = decision;
+    const { metric, observed, target: policyTarget, policy, mode } = decision;
+    const to = decision.desired > from ? await this.withinCapacity(target, from, decision.desired) : decision.desired;
+    if (to === from) return;
+    const reason = to < decision.desired ? `${decision.reason}; capped at ${to} of ${decision.desired} by the runtime's capacity` : decision.reason;
     const result: ScaleProtonResult = await this.commands.execute(
       new ScaleProtonCommand(target.workloadId, { protonId: target.protonId, from, to, metric, observed, target: policyTarget, policy, mode, reason }, new Date(now).toISOString()),
     );
@@ -253,6 +261,21 @@ export class AutoscalerSaga implements CommitListener {
     const desired = result.scaled?.to ?? (await this.readModels.get<ProtonDoc>(PROTONS, target.protonId))?.scale?.desired ?? from;
     tracked.state = { ...tracked.state, desired };
     if (result.scaled) this.logger.log(`proton ${target.protonId} of ${target.workloadId}: ${result.scaled.from} → ${result.scaled.to} (${mode}: ${reason})`);
+  }
+
+  /**
+   * A scale-up stops where the operator's admission limits (RUNTIME_MAX_*) would be exceeded:
+   * advisory like the check itself (docs/resources.md). Admission counts every workload at its
+   * floor; the replicas above the floors that this instance's autoscaler added count too.
+   */
+  private async withinCapacity(target: Target, from: number, to: number): Promise<number> {
+    const limits = capacityLimits(this.config);
+    if (limits.maxCpu === null && limits.maxMemory === null && limits.maxReplicas === null) return to;
+    const extras = [...this.targets.values()].map((t) => holdingOf(t.runtime, Math.max(0, (this.tracked.get(t.protonId)?.state.desired ?? 0) - heldReplicas(t.runtime))));
+    const held = sumHoldings([await heldCapacity(this.readModels, ''), ...extras]);
+    let allowed = from;
+    while (allowed < to && runtimeCapacityRefusal(holdingOf(target.runtime, allowed + 1 - Math.max(from, heldReplicas(target.runtime))), held, limits) === null) allowed++;
+    return Math.max(allowed, Math.min(to, heldReplicas(target.runtime)));
   }
 
   private recent(protonId: string): boolean {
