@@ -1,6 +1,8 @@
-import { waitFor } from '@wcp/testing';
+import { ConcurrencySample, Topics, WorkloadIntegrationEvent } from '@wcp/contracts';
+import { KafkaBus } from '@wcp/messaging';
+import { requireKafka, waitFor } from '@wcp/testing';
 import { replicaProcesses } from './replica-processes';
-import { startEmbeddedSystem, System } from './system.harness';
+import { startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
 
 /**
  * Autoscaling that acts (docs/autoscaling.md), through the gateway's data plane: slow echo
@@ -212,4 +214,79 @@ describe('autoscaling on HTTP concurrency (embedded)', () => {
     expect((await system.api.post(`/api/v2/workloads/${id}/stop`, {})).status).toBe(202);
     await waitFor(async () => ((await system.api.get(`/api/v2/workloads/${id}`)).body.status === 'stopped' ? true : undefined), 'stopped', 20_000, 100);
   }, 90_000);
+});
+
+describe('autoscaling across Kafka (distributed: gateway samples → Kafka → workload service)', () => {
+  let system: System;
+  let bus: KafkaBus;
+  const integration: WorkloadIntegrationEvent[] = [];
+  const { DATA_PLANE_CONCURRENCY_SAMPLE_MS, DATA_PLANE_ROUTE_CACHE_MS, ...WS_ENV } = ENV;
+
+  beforeAll(async () => {
+    system = await startDistributedSystem({ 'workload-service': WS_ENV, gateway: { DATA_PLANE_CONCURRENCY_SAMPLE_MS, DATA_PLANE_ROUTE_CACHE_MS } });
+    bus = new KafkaBus({ brokers: requireKafka(), clientId: 'autoscaling-e2e', namespace: system.kafkaNamespace });
+    await bus.subscribe({
+      topic: Topics.events,
+      groupId: 'autoscaling-e2e-events',
+      fromBeginning: true,
+      handleBatch: async (messages) => messages.map((m) => (integration.push(m.value as WorkloadIntegrationEvent), { kind: 'ok' as const })),
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await bus?.close();
+    await system?.stop();
+  });
+
+  it('scales a 0..4 workload up under load, down to zero when idle (standby routes), and back at once on a held sample', async () => {
+    const { id, protonId } = await createRunning(system, 'autoscale-dist', 0, 4);
+    let loading = true;
+    const statuses: number[] = [];
+    const caller = async () => {
+      while (loading) statuses.push((await system.api.post(`/api/v2/endpoints/workloads/${id}/predict?delayMs=600`, {})).status);
+    };
+    const callers = Array.from({ length: 8 }, caller);
+    await waitFor(async () => ((await proton(system, id, protonId)).replicas.ready === 4 ? true : undefined), '4 ready replicas', 40_000, 100);
+    loading = false;
+    await Promise.all(callers);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+
+    // Idle: down, and after a whole stable window without requests, to zero; still running.
+    const zero = await waitFor(async () => {
+      const p = await proton(system, id, protonId);
+      return p.replicas.desired === 0 && p.replicas.ready === 0 ? p : undefined;
+    }, 'scaled to zero', 60_000, 100);
+    expect(zero.status).toBe('running');
+    expect((await system.api.get(`/api/v2/workloads/${id}`)).body.status).toBe('running');
+
+    // The workload service's routes answer tells the data plane to hold requests.
+    const w = (await system.api.get(`/api/v2/workloads/${id}`)).body;
+    const actor = Buffer.from(JSON.stringify({ id: w.creator.id, username: w.creator.username, isAdmin: true, groupIds: [], orgId: null })).toString('base64url');
+    const internal = system.metricsUrls['workload-service'].replace(/\/metrics$/, '');
+    const routes = await (await fetch(`${internal}/internal/workloads/${id}/routes`, { headers: { 'x-wcp-actor': actor } })).json();
+    expect(routes).toMatchObject({ workloadId: id, protonId, replicas: [], standby: true });
+
+    // What a holding gateway publishes: 3 requests held. The proton comes back at once to ceil(3 / 2).
+    const heldAt = Date.now();
+    const held: ConcurrencySample = { type: 'concurrency.sample', schemaVersion: 1, gatewayId: 'e2e-holding-gateway', workloadId: id, protonId, at: new Date().toISOString(), windowMs: 250, averageInFlight: 3, maxInFlight: 3, held: 3 };
+    await bus.publish(Topics.concurrency, [{ key: id, value: held }]);
+    await waitFor(async () => ((await proton(system, id, protonId)).replicas.desired === 2 ? true : undefined), 'scaled from zero', 10_000, 50);
+    const fromZeroMs = Date.now() - heldAt;
+    await waitFor(async () => ((await proton(system, id, protonId)).replicas.ready >= 1 ? true : undefined), 'a ready replica', 20_000, 50);
+    const readyMs = Date.now() - heldAt;
+    expect((await system.api.post(`/api/v2/endpoints/workloads/${id}/predict`, {})).status).toBe(200);
+    // Once a replica is ready there is nothing to hold.
+    const after = (await (await fetch(`${internal}/internal/workloads/${id}/routes`, { headers: { 'x-wcp-actor': actor } })).json()) as { standby?: boolean };
+    expect(after.standby).toBeUndefined();
+
+    // Every decision is an integration event on Kafka too, in the stream's order.
+    const steps = await waitFor(async () => {
+      const scaled = integration.filter((e) => e.workloadId === id && e.eventType === 'Proton Scaled');
+      return scaled.some((e) => e.details.mode === 'from-zero') ? scaled : undefined;
+    }, 'Proton Scaled on Kafka', 10_000, 100);
+    expect(steps[0].details).toMatchObject({ protonId, from: 1 });
+    expect(steps.at(-1)!.details).toMatchObject({ from: 0, to: 2, mode: 'from-zero', observed: 3 });
+    expect(steps.some((e) => e.details.to === 0)).toBe(true);
+    process.stdout.write(`autoscaling reaction (distributed): from zero to 2 desired ${fromZeroMs} ms after a held sample, a ready replica after ${readyMs} ms\n`);
+  }, 180_000);
 });
