@@ -13,15 +13,15 @@ const W = 'aaaaaaaaaaaaaaaaaaaaaaaa';
 const P = 'p-active';
 const C = 'p-candidate';
 
-function runtime(min: number, max: number): RuntimeSettings {
+function runtime(min: number, max: number, policy: { scalingMetric: 'httpRequestsConcurrency' | 'cpuAverageUtilization'; target: number } = { scalingMetric: 'httpRequestsConcurrency', target: 2 }): RuntimeSettings {
   return {
     containerGroups: [
       {
         name: 'default',
         replicaCount: null,
-        autoscaling: { enabled: true, minReplicaCount: min, maxReplicaCount: max, policies: [{ scalingMetric: 'httpRequestsConcurrency', target: 2 }], cooldownPeriodMinutes: 0 },
+        autoscaling: { enabled: true, minReplicaCount: min, maxReplicaCount: max, policies: [policy], cooldownPeriodMinutes: 0 },
         resourceBundles: [],
-        containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: 1, gpu: null } }],
+        containers: [{ name: 'main', resourceAllocation: { cpu: 0.5, memory: 1, gpu: null } }],
       },
     ],
   };
@@ -32,13 +32,17 @@ function sample(over: Partial<ConcurrencySample>): ConcurrencySample {
 }
 
 /** The loop against an in-process bus, a fake runtime and read model, and a command bus that records. */
-async function loop(docs: { workload: Record<string, unknown>; protons?: Record<string, unknown>; replacement?: Record<string, unknown> }, ready: Record<string, number> = {}) {
+async function loop(
+  docs: { workload: Record<string, unknown>; protons?: Record<string, unknown>; replacement?: Record<string, unknown> },
+  ready: Record<string, number> = {},
+  cpuUsage: () => Map<string, Array<{ replica: string; pid: number; cpuSeconds: number }>> = () => new Map(),
+) {
   const bus = new InProcessBus();
   const commands: ScaleProtonCommand[] = [];
   const driver = {
     snapshot: () => ({}),
     readyEndpoints: (id: string) => Array.from({ length: ready[id] ?? 0 }, (_, i) => ({ replica: `${id}-${i}`, address: '', url: '' })),
-    cpuUsage: () => new Map(),
+    cpuUsage,
   } as unknown as RuntimeDriver;
   const readModels = {
     find: async () => [docs.workload],
@@ -80,6 +84,21 @@ describe('AutoscalerSaga', () => {
       const c = await waitFor(async () => l.commands.find((x) => x.decision.to === 4), 'scale to 4', 3000, 10);
       expect(c.decision).toMatchObject({ protonId: P, mode: 'panic' });
       expect(l.commands.every((x) => x.decision.to <= 4)).toBe(true);
+    } finally {
+      await l.stop();
+    }
+  });
+
+  it('reads CPU per replica as % of its allocation, summed, for cpuAverageUtilization', async () => {
+    // Two replicas, each burning half a core: 100 % of their 0.5-core allocation each, 200 in all; target 50 → 4.
+    const t0 = Date.now();
+    const burn = () => new Map([[P, [0, 1].map((i) => ({ replica: `${P}-${i}`, pid: 100 + i, cpuSeconds: ((Date.now() - t0) / 1000) * 0.5 }))]]);
+    const l = await loop({ workload: { _id: W, status: 'running', protonId: P, runtime: runtime(1, 6, { scalingMetric: 'cpuAverageUtilization', target: 50 }) }, protons: { [P]: { _id: P, scale: { desired: 2 } } } }, { [P]: 2 }, burn);
+    try {
+      const c = await waitFor(async () => l.commands.find((x) => x.decision.to === 4), 'scale to 4 on CPU', 3000, 10);
+      expect(c.decision).toMatchObject({ metric: 'cpuAverageUtilization', target: 50 });
+      expect(c.decision.observed).toBeGreaterThan(150);
+      expect(c.decision.observed).toBeLessThan(250);
     } finally {
       await l.stop();
     }
