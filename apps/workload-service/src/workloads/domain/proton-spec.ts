@@ -38,3 +38,14 @@ export function protonSpecOf(
   const allocation = group.containers.find((c) => c.name === primary?.name)?.resourceAllocation;
   return { ...ids, replicas, containers: specGroup.containers, ...(allocation ? { resources: { cpu: allocation.cpu, memoryBytes: allocation.memory } } : {}) };
 }
+
+/**
+ * The candidate's count when done: its fixed count, or — autoscaled — the previous proton's
+ * current count within the candidate's bounds (at least one), so a rollout under load does not
+ * drop to the floor and wait for the autoscaler to climb back (docs/autoscaling.md).
+ */
+export function initialReplicasOf(runtime: RuntimeSettings, previousReplicas: number): number {
+  const autoscaling = autoscalingOf(runtime);
+  if (!autoscaling) return replicasOf(runtime);
+  return Math.min(Math.max(1, autoscaling.maxReplicaCount), Math.max(replicasOf(runtime), previousReplicas));
+}
