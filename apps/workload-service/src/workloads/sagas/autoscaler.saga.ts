@@ -75,6 +75,7 @@ export class AutoscalerSaga implements CommitListener {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   private subscription: Subscription | null = null;
+  private subscribing: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly options: AutoscalerOptions;
 
@@ -93,16 +94,36 @@ export class AutoscalerSaga implements CommitListener {
     };
   }
 
+  /**
+   * Starts ticking at once and subscribes in the background: the service serves without its
+   * autoscaler inputs (counts stay as they are; CPU still works) until the subscription is up,
+   * and a broker that is slow to host the topic never fails the boot.
+   */
   async start(): Promise<void> {
-    this.subscription = await this.bus.subscribe({
-      topic: Topics.concurrency,
-      // Every instance sees every gateway's samples; none resumes old ones.
-      groupId: `autoscaler-${randomUUID()}`,
-      fromBeginning: false,
-      handleBatch: async (messages) => messages.map((m) => this.onSample(m)),
-    });
     this.timer = setInterval(() => void this.tick(), this.config.AUTOSCALER_TICK_MS);
     this.timer.unref();
+    this.subscribing = this.subscribe();
+    await Promise.race([this.subscribing, new Promise((r) => setTimeout(r, 5000).unref())]);
+  }
+
+  private async subscribe(): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        const subscription = await this.bus.subscribe({
+          topic: Topics.concurrency,
+          // Every instance sees every gateway's samples; none resumes old ones.
+          groupId: `autoscaler-${randomUUID()}`,
+          fromBeginning: false,
+          handleBatch: async (messages) => messages.map((m) => this.onSample(m)),
+        });
+        if (this.stopped) await subscription.stop();
+        else this.subscription = subscription;
+        return;
+      } catch (error) {
+        this.logger.warn(`subscribing to ${Topics.concurrency} failed (attempt ${attempt}), retrying: ${error instanceof Error ? error.message : error}`);
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+      }
+    }
   }
 
   committed(commit: Commit): void {
@@ -112,6 +133,7 @@ export class AutoscalerSaga implements CommitListener {
   async shutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.subscribing;
     await this.subscription?.stop();
     await Promise.allSettled([...this.tracked.values()].map((t) => t.chain));
   }
