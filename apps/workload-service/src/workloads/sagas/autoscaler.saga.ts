@@ -264,6 +264,8 @@ export class AutoscalerSaga implements CommitListener {
     const ready = this.driver.readyEndpoints(target.protonId).length;
     // Outside a tick (a cold start), the newest gauges count as a sample of their own.
     const samples = tracked.samples.at(-1)?.at === now ? tracked.samples : [...tracked.samples, this.sampleOf(target, { ...tracked, cpu: new Map() }, null, now)];
+    // A candidate runs max(the rollout's count, the autoscaler's): that is its count now.
+    if (target.floor !== null && tracked.state.desired < target.floor) tracked.state = { ...tracked.state, desired: target.floor };
     const decision = decideScale(samples, settings, tracked.state, ready, now, this.options);
     const from = tracked.state.desired;
     tracked.state = { ...decision.state, desired: from };
