@@ -278,7 +278,7 @@ export class AutoscalerSaga implements CommitListener {
       new ScaleProtonCommand(target.workloadId, { protonId: target.protonId, from, to, metric, observed, target: policyTarget, policy, mode, reason }, new Date(now).toISOString()),
     );
     if (result.error) {
-      this.logger.warn(`proton ${target.protonId}: scaling ${from} → ${to} not recorded: ${result.error}`);
+      this.logger.warn(`proton ${target.protonId}: scaling ${from} → ${to} not recorded: ${result.error.code}: ${result.error.message}`);
       return;
     }
     // Not recorded (the workload moved on, or the stream knew another count): follow the read model.

@@ -1,11 +1,11 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { newId } from '@wcp/contracts';
+import { DomainError, newId } from '@wcp/contracts';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { decideScaleProton, evolveWorkload, initialWorkloadState, ProtonScaled } from '../../domain/workload.decider';
 import { ScaleProtonCommand } from './scale-proton.command';
 
 /** What the autoscaler learns: the stored change, or null when the workload saw nothing to change. */
-export type ScaleProtonResult = { scaled: ProtonScaled | null; error: string | null };
+export type ScaleProtonResult = { scaled: ProtonScaled | null; error: DomainError | null };
 
 /**
  * Appends the decision to the workload stream through `decideScaleProton`; the LifecycleSaga
@@ -29,6 +29,6 @@ export class ScaleProtonHandler implements ICommandHandler<ScaleProtonCommand, S
         return { events, result: scaled };
       },
     });
-    return outcome.ok ? { scaled: outcome.result, error: null } : { scaled: null, error: outcome.error.message };
+    return outcome.ok ? { scaled: outcome.result, error: null } : { scaled: null, error: outcome.error };
   }
 }
