@@ -62,7 +62,7 @@ export const WorkloadServiceEnvironment = z.object({
   REPLICA_MAX_RESTARTS: z.coerce.number().int().min(0).default(5).describe('Consecutive crashes tolerated before a proton is errored.'),
   STOP_REPLICAS_ON_SHUTDOWN: BoolFlag.default(true).describe('What a graceful shutdown does with running replicas: stop them, or leave them to be adopted at the next start.'),
   TELEMETRY_SERVICE_URL: z.string().url().default('http://127.0.0.1:8082').describe('The telemetry service\'s internal API: replacements judge their candidate by its request statistics.'),
-  REPLACEMENT_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2500).describe('A replica retired by a rollout leaves the route table this long before it is stopped (ms; > the gateway\'s route cache).'),
+  REPLACEMENT_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2500).describe('A replica retired by a rollout or an autoscaler scale-down leaves the route table this long before it is stopped (ms; > the gateway\'s route cache).'),
   REPLACEMENT_READY_TIMEOUT_MS: z.coerce.number().int().min(500).default(120_000).describe('Candidate replicas of a replacement must be ready within this, per batch; else the replacement errors (ms).'),
   REPLICA_LOG_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250).describe('How often the local runtime looks for new lines in replica log files (ms).'),
   REPLICA_LOG_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(10 * 1024 * 1024).describe('A replica log file (per stream) above this is rotated (copied to `.1`, truncated); 4× this unshipped is dropped rather than kept (bytes).'),

@@ -226,7 +226,9 @@ describe('autoscaling on HTTP concurrency (embedded)', () => {
     // Until the data plane holds requests (the other half of issue 14), a request at zero is a 503 as before.
     const answer = await system.api.post(`/api/v2/endpoints/workloads/${id}/predict`, { x: 1 });
     expect(answer.status).toBe(503);
-    process.stdout.write(`autoscaling reaction: idle 0..3 workload at zero replicas ${toZeroMs} ms after it became idle\n`);
+    const decidedMs = Date.parse(events[0].timestamp) - idleSince;
+    expect(decidedMs).toBeGreaterThanOrEqual(STABLE_MS - 500);
+    process.stdout.write(`autoscaling reaction: idle 0..3 workload scaled to zero ${decidedMs} ms after it became idle (0 ready, drained, after ${toZeroMs} ms)\n`);
 
     // A restart resumes at zero from the stream: no flapping back to the floor or to one replica.
     await system.restart();

@@ -157,7 +157,9 @@ export function decideScale(
     const concurrency = views.find((v) => v.metric === 'httpRequestsConcurrency') ?? first;
     const observed = Math.max(latest.held, latest.concurrency);
     const desired = clamp(Math.max(1, desiredOf(observed, concurrency.target)));
-    return answer(desired, concurrency, observed, 'from-zero', `${observed} request(s) waiting for a proton scaled to zero`);
+    // As in KPA (no ready replica is always over the threshold), a cold start is a panic: the
+    // count holds for a stable window instead of following a mean still full of idle ticks.
+    return answer(desired, concurrency, observed, 'from-zero', `${observed} request(s) waiting for a proton scaled to zero`, { ...state, panicUntil: now + options.stableWindowMs });
   }
 
   // The largest desired wins, per window; a policy without data in a window has no say there.

@@ -146,6 +146,10 @@ describe('decideScale: zero', () => {
     const samples = [...steady(NOW - 1000, 59, 0), { at: NOW, concurrency: 0, held: 5, cpuPercent: null }];
     const d = decideScale(samples, zero, state({ desired: 0, lastScaleDownAt: NOW - 1000 }), 0, NOW, options);
     expect(d).toMatchObject({ desired: 3, mode: 'from-zero', observed: 5 });
+    // And holds it for a stable window (panic), though the stable mean is still mostly idle.
+    expect(d.state.panicUntil).toBe(NOW + options.stableWindowMs);
+    const later = [...samples, ...steady(NOW + 3000, 3, 0.5)];
+    expect(decideScale(later, zero, { ...d.state, desired: 3 }, 3, NOW + 3000, options).desired).toBe(3);
   });
 
   it('comes back from zero to at least one on any in-flight request', () => {
@@ -188,7 +192,7 @@ function model(samples: ScaleSample[], s: AutoscalingSettings, m: ModelState, re
   const last = samples[samples.length - 1];
   if (m.desired === 0 && last && (last.held > 0 || last.concurrency > 0)) {
     const t = s.policies.find((p) => p.scalingMetric === 'httpRequestsConcurrency')!.target;
-    return { ...m, desired: bound(Math.max(1, Math.ceil(Math.max(last.held, last.concurrency) / t - 1e-9))) };
+    return { ...m, panicUntil: now + o.stableWindowMs, desired: bound(Math.max(1, Math.ceil(Math.max(last.held, last.concurrency) / t - 1e-9))) };
   }
   const want = (windowMs: number) => {
     const inWindow = samples.filter((x) => x.at > now - windowMs && x.at <= now);

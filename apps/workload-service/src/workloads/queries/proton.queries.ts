@@ -97,8 +97,10 @@ export class ProtonQueries {
     const rollout = summary ? (await this.store.get<ReplacementDoc>(REPLACEMENTS, summary.id))?.state : undefined;
     const active = workload.protonId;
     if (!rollout || rollout.rolledBack || rollout.previousProtonId !== active) {
-      const replicas = active ? this.ready(active) : [];
-      const standby = replicas.length === 0 && active !== null && workload.status === 'running' && isStandby(await this.store.get<ProtonDoc>(PROTONS, active));
+      const proton = active ? await this.store.get<ProtonDoc>(PROTONS, active) : null;
+      // After a scale-down the surplus replicas (the highest indexes) drain before they stop.
+      const replicas = active ? this.ready(active, proton?.scale?.desired) : [];
+      const standby = replicas.length === 0 && active !== null && workload.status === 'running' && isStandby(proton);
       return { workloadId, protonId: active, replicas, candidate: null, ...(standby ? { standby: true as const } : {}) };
     }
     // Completed, and the workload has not switched over yet: the candidate is the proton now.

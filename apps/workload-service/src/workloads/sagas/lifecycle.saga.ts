@@ -29,6 +29,8 @@ export class LifecycleSaga implements CommitListener {
   private readonly chains = new Map<string, Promise<void>>();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  /** Scale-downs waiting for their replicas to drain; a restart applies the stored count at once. */
+  private readonly drains = new Set<NodeJS.Timeout>();
 
   constructor(
     @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver,
@@ -72,7 +74,7 @@ export class LifecycleSaga implements CommitListener {
       if (event.type === 'workload.start-requested') this.enqueue(workloadId, 'start', () => this.start(workloadId, event.data.protonId));
       if (event.type === 'workload.stop-requested') this.enqueue(workloadId, 'stop', () => this.stopCurrent(workloadId));
       // The autoscaler's decision is stored; now the runtime follows (a replacement's candidate is the ReplacementSaga's).
-      if (event.type === 'workload.proton-scaled') this.enqueue(workloadId, 'scale', () => this.scale(workloadId, event.data.protonId));
+      if (event.type === 'workload.proton-scaled') this.scaleLater(workloadId, event.data);
     }
   }
 
@@ -86,6 +88,8 @@ export class LifecycleSaga implements CommitListener {
   async shutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    for (const t of this.drains) clearTimeout(t);
+    this.drains.clear();
     await Promise.allSettled([...this.chains.values()]);
     await this.driver.shutdown({ stopReplicas: this.config.STOP_REPLICAS_ON_SHUTDOWN, graceMs: this.config.STOP_GRACE_MS });
   }
@@ -99,6 +103,23 @@ export class LifecycleSaga implements CommitListener {
       return;
     }
     await this.driver.ensureRunning(spec);
+  }
+
+  /**
+   * A scale-up runs at once. A scale-down first takes the surplus replicas out of the route table
+   * (the routes answer only indexes below the stored count, and every gateway drops its cached
+   * routes on the event), and stops them REPLACEMENT_DRAIN_MS later, as a rollout retires
+   * replicas: no request is sent to a replica that is going away.
+   */
+  private scaleLater(workloadId: string, scaled: { protonId: string; from: number; to: number }): void {
+    const run = () => this.enqueue(workloadId, 'scale', () => this.scale(workloadId, scaled.protonId));
+    if (scaled.to >= scaled.from) return run();
+    const timer = setTimeout(() => {
+      this.drains.delete(timer);
+      if (!this.stopped) run();
+    }, this.config.REPLACEMENT_DRAIN_MS);
+    timer.unref();
+    this.drains.add(timer);
   }
 
   /** Runs the active proton at its stored count; level-triggered, so a repeat or a stale call changes nothing. */
