@@ -1,6 +1,7 @@
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConcurrencySample, Topics } from '@wcp/contracts';
 import type { MessageBus } from '@wcp/messaging';
+import { sampled } from '@wcp/metrics';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -79,6 +80,8 @@ export class ConcurrencyMeter implements OnModuleInit, OnApplicationShutdown {
   private readonly clock: () => Date;
   private readonly logger: Pick<Logger, 'warn'>;
   private lastWarnAt = Number.NEGATIVE_INFINITY;
+  private dropped = 0;
+  private unsample: Array<() => void> = [];
   /** Start of the current window (the last flush). */
   private windowStart: number;
 
@@ -92,11 +95,21 @@ export class ConcurrencyMeter implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.timer ??= setInterval(() => this.flush(), this.options.sampleMs).unref();
+    this.unsample = [
+      sampled('gauge', 'wcp_data_plane_in_flight', 'Requests in flight through this gateway\'s data plane (forwarded, plus held), all protons.', [], (add) => {
+        let n = 0;
+        for (const g of this.gauges.values()) n += g.inFlight + g.held;
+        add({}, n);
+      }),
+      sampled('counter', 'wcp_concurrency_samples_dropped_total', 'Concurrency samples the bus refused (autoscaling saw a gap; never retried: they are gauges).', [], (add) => add({}, this.dropped)),
+    ];
   }
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const u of this.unsample) u();
+    this.unsample = [];
   }
 
   /** A request to a replica of `protonId` started; the caller hands the gauge back to `ended`. */
@@ -173,6 +186,7 @@ export class ConcurrencyMeter implements OnModuleInit, OnApplicationShutdown {
   private publish(samples: ConcurrencySample[]): void {
     if (samples.length === 0) return;
     this.bus.publish(Topics.concurrency, samples.map((s) => ({ key: s.workloadId, value: s }))).catch((error: unknown) => {
+      this.dropped += samples.length;
       const t = Date.now();
       if (t - this.lastWarnAt < WARN_EVERY_MS) return;
       this.lastWarnAt = t;

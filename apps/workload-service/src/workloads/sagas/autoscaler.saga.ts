@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ConcurrencySample, Topics } from '@wcp/contracts';
 import { BusMessage, HandlerOutcome, MESSAGE_BUS, MessageBus, ok, Subscription } from '@wcp/messaging';
+import { sampled } from '@wcp/metrics';
 import { randomUUID } from 'node:crypto';
 import { capacityLimits, CONFIG, WorkloadServiceConfig } from '../../config';
 import type { CommitListener } from '../../event-store/commit.pipeline';
@@ -17,6 +18,7 @@ import { heldCapacity } from '../queries/runtime-capacity.query';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
 import { ScaleProtonCommand } from '../commands/scale-proton/scale-proton.command';
+import { autoscalerDecisions } from '../../messaging/service.metrics';
 import type { ScaleProtonResult } from '../commands/scale-proton/scale-proton.handler';
 
 /** A gateway's newest sample stops counting after this long without a newer one (the gateway died) (ms). */
@@ -78,6 +80,7 @@ export class AutoscalerSaga implements CommitListener {
   private subscribing: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly options: AutoscalerOptions;
+  private unsample: () => void = () => undefined;
 
   constructor(
     @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver,
@@ -100,6 +103,7 @@ export class AutoscalerSaga implements CommitListener {
    * and a broker that is slow to host the topic never fails the boot.
    */
   async start(): Promise<void> {
+    this.unsample = sampled('gauge', 'wcp_autoscaler_protons', 'Autoscaled protons this instance follows (running workloads whose proton its runtime runs).', [], (add) => add({}, this.targets.size));
     this.timer = setInterval(() => void this.tick(), this.config.AUTOSCALER_TICK_MS);
     this.timer.unref();
     this.subscribing = this.subscribe();
@@ -132,6 +136,7 @@ export class AutoscalerSaga implements CommitListener {
 
   async shutdown(): Promise<void> {
     this.stopped = true;
+    this.unsample();
     if (this.timer) clearInterval(this.timer);
     await this.subscribing;
     await this.subscription?.stop();
@@ -284,6 +289,7 @@ export class AutoscalerSaga implements CommitListener {
     // Not recorded (the workload moved on, or the stream knew another count): follow the read model.
     const desired = result.scaled?.to ?? (await this.readModels.get<ProtonDoc>(PROTONS, target.protonId))?.scale?.desired ?? from;
     tracked.state = { ...tracked.state, desired };
+    if (result.scaled) autoscalerDecisions.inc({ mode, direction: result.scaled.to > result.scaled.from ? 'up' : 'down' });
     if (result.scaled) this.logger.log(`proton ${target.protonId} of ${target.workloadId}: ${result.scaled.from} → ${result.scaled.to} (${mode}: ${reason})`);
   }
 
