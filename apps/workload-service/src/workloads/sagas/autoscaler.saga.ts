@@ -47,6 +47,9 @@ interface Tracked {
   /** Last CPU reading per replica (pid and cumulative seconds at a wall-clock time). */
   cpu: Map<string, { pid: number; cpuSeconds: number; at: number }>;
   chain: Promise<void>;
+  /** An evaluation is waiting in `chain`; `fresh`: it must read the gauges now (a sample arrived since the tick). */
+  queued: boolean;
+  fresh: boolean;
 }
 
 /**
@@ -159,7 +162,7 @@ export class AutoscalerSaga implements CommitListener {
     // A cold start waits for nobody: evaluate a proton at zero as soon as requests show up.
     const tracked = this.tracked.get(sample.protonId);
     const target = this.targets.get(sample.protonId);
-    if (tracked && target && tracked.state.desired === 0 && (sample.held > 0 || sample.averageInFlight > 0)) this.enqueue(target, tracked);
+    if (tracked && target && tracked.state.desired === 0 && (sample.held > 0 || sample.averageInFlight > 0)) this.enqueue(target, tracked, true);
     return ok;
   }
 
@@ -228,7 +231,7 @@ export class AutoscalerSaga implements CommitListener {
   private track(target: Target, now: number): Tracked {
     let t = this.tracked.get(target.protonId);
     if (!t) {
-      t = { state: { desired: target.initialDesired, panicUntil: null, lastScaleDownAt: null, observingSince: now }, samples: [], cpu: new Map(), chain: Promise.resolve() };
+      t = { state: { desired: target.initialDesired, panicUntil: null, lastScaleDownAt: null, observingSince: now }, samples: [], cpu: new Map(), chain: Promise.resolve(), queued: false, fresh: false };
       this.tracked.set(target.protonId, t);
     }
     return t;
@@ -257,8 +260,17 @@ export class AutoscalerSaga implements CommitListener {
     return { at: now, concurrency, held, cpuPercent };
   }
 
-  private enqueue(target: Target, tracked: Tracked): void {
-    tracked.chain = tracked.chain.then(() => this.evaluate(target, tracked)).catch((error) => this.logger.warn(`proton ${target.protonId}: ${error instanceof Error ? error.message : error}`));
+  /** One evaluation at a time per proton, and at most one waiting: a slow store never builds a backlog of stale ticks. */
+  private enqueue(target: Target, tracked: Tracked, fresh = false): void {
+    tracked.fresh ||= fresh;
+    if (tracked.queued) return;
+    tracked.queued = true;
+    tracked.chain = tracked.chain
+      .then(() => {
+        tracked.queued = false;
+        return this.evaluate(target, tracked);
+      })
+      .catch((error) => this.logger.warn(`proton ${target.protonId}: ${error instanceof Error ? error.message : error}`));
   }
 
   /** Step 3: decide, and store a change. */
@@ -267,8 +279,10 @@ export class AutoscalerSaga implements CommitListener {
     const now = Date.now();
     const settings = target.floor === null ? target.settings : { ...target.settings, minReplicaCount: Math.max(target.settings.minReplicaCount, target.floor) };
     const ready = this.driver.readyEndpoints(target.protonId).length;
-    // Outside a tick (a cold start), the newest gauges count as a sample of their own.
-    const samples = tracked.samples.at(-1)?.at === now ? tracked.samples : [...tracked.samples, this.sampleOf(target, { ...tracked, cpu: new Map() }, null, now)];
+    // A cold start between two ticks: the newest gauges count as a sample of their own.
+    const fresh = tracked.fresh;
+    tracked.fresh = false;
+    const samples = fresh ? [...tracked.samples, this.sampleOf(target, { ...tracked, cpu: new Map() }, null, now)] : tracked.samples;
     // A candidate runs max(the rollout's count, the autoscaler's): that is its count now.
     if (target.floor !== null && tracked.state.desired < target.floor) tracked.state = { ...tracked.state, desired: target.floor };
     const decision = decideScale(samples, settings, tracked.state, ready, now, this.options);
