@@ -138,6 +138,12 @@ describe('autoscaling on HTTP concurrency (embedded)', () => {
     const downs = events.filter((e) => e.details.to < e.details.from).map((e) => Date.parse(e.timestamp));
     for (let i = 1; i < downs.length; i++) expect(downs[i] - downs[i - 1]).toBeGreaterThanOrEqual(COOLDOWN_MINUTES * 60_000);
 
+    // Scaling never showed as a status change: the last Status Changed is still the first `running`.
+    const history = (await system.api.get(`/api/v2/workloads/${id}/events?limit=100`)).body.data as Array<{ eventType: string; timestamp: string; details: { to?: string } }>;
+    const statusChanges = history.filter((e) => e.eventType === 'Status Changed').reverse();
+    expect(statusChanges.at(-1)!.details.to).toBe('running');
+    expect(Date.parse(statusChanges.at(-1)!.timestamp)).toBeLessThan(loadStart);
+
     const details = (await system.api.get(`/api/v2/workloads/${id}/protons/${protonId}/statusDetails`)).body;
     expect(details.scale).toMatchObject({ desired: 1, ready: 1 });
     expect(details.replicas).toHaveLength(1);
