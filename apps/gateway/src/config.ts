@@ -23,6 +23,7 @@ export const GatewayEnvironment = z.object({
   DATA_PLANE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024).describe('Data plane: largest request body forwarded to a replica, counted while streaming (413 beyond).'),
   DATA_PLANE_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000).describe('Data plane: a replica silent for this long (no response, no bytes) fails the request with 504 (ms).'),
   DATA_PLANE_ROUTE_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000).describe('Data plane: how long a workload\'s ready replicas are reused before asking the workload service again (ms).'),
+  DATA_PLANE_CONCURRENCY_SAMPLE_MS: z.coerce.number().int().min(50).max(60_000).default(1000).describe('Data plane: each window this long, one `ConcurrencySample` (mean and max in-flight requests) per active proton goes to `workload.concurrency.v1`, the autoscaler\'s input (ms).'),
   REQUEST_RECORDS_BUFFER: z.coerce.number().int().min(1).default(50_000).describe('Request records held in memory while the bus is slow or down; beyond it new records are dropped and counted.'),
   REQUEST_RECORDS_BATCH: z.coerce.number().int().min(1).max(10_000).default(500).describe('Request records per publish; a full batch is published at once, a partial one every REQUEST_RECORDS_FLUSH_MS.'),
   REQUEST_RECORDS_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe('Longest wait before a partial batch of request records is published (ms).'),

@@ -42,6 +42,8 @@ import { RuntimeRebalancer } from './placement/runtime-rebalancer';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
+import { AutoscalerSaga } from './workloads/sagas/autoscaler.saga';
+import { ScaleProtonHandler } from './workloads/commands/scale-proton/scale-proton.handler';
 import { RUNTIME_DRIVER, RuntimeDriver } from './runtime';
 import { WorkloadQueries } from './workloads/queries/workload.queries';
 import { AnalysisClient, ANALYSIS_CLIENT } from './rollouts/analysis.client';
@@ -114,6 +116,8 @@ export class WorkloadServiceModule {
         PromoteArtifactHandler,
         OutboxRelay,
         LifecycleSaga,
+        AutoscalerSaga,
+        ScaleProtonHandler,
         CommitPipeline,
         AggregateRepository,
         CommandConsumer,

@@ -3,6 +3,7 @@ import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { CONFIG, GatewayConfig } from '../config';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { DataPlaneRoutes } from './data-plane.routes';
+import { ConcurrencyMeter } from './concurrency.meter';
 import { DataPlaneMetrics } from './data-plane.metrics';
 import { ReplicaForwarder } from './replica.forwarder';
 import { HttpReplicaRouter, REPLICA_ROUTER, ReplicaRouter } from './replica-router';
@@ -27,9 +28,15 @@ export const dataPlaneProviders: Provider[] = [
     inject: [MESSAGE_BUS, CONFIG],
   },
   {
+    provide: ConcurrencyMeter,
+    useFactory: (bus: MessageBus, config: GatewayConfig) => new ConcurrencyMeter(bus, { sampleMs: config.DATA_PLANE_CONCURRENCY_SAMPLE_MS }),
+    inject: [MESSAGE_BUS, CONFIG],
+  },
+  {
     provide: ReplicaForwarder,
-    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter) => new ReplicaForwarder(config, recorder, router, new DataPlaneMetrics(config.METRICS_WORKLOAD_LABELS)),
-    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER],
+    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter, meter: ConcurrencyMeter) =>
+      new ReplicaForwarder(config, recorder, router, new DataPlaneMetrics(config.METRICS_WORKLOAD_LABELS), meter),
+    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER, ConcurrencyMeter],
   },
   DataPlaneRoutes,
   RouteInvalidation,

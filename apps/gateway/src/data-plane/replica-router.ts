@@ -25,6 +25,11 @@ export const RoutesAnswer = z.object({
   candidate: z
     .object({ protonId: z.string(), percent: z.number().min(0).max(100), replicas: z.array(RouteAnswer) })
     .nullish(),
+  /**
+   * The active proton is autoscaled to zero, or on its way up from zero with no ready replica
+   * yet: requests are worth holding (docs/autoscaling.md), not refusing. Absent: false.
+   */
+  standby: z.boolean().optional(),
 });
 export type RoutesAnswer = z.infer<typeof RoutesAnswer>;
 
