@@ -4,3 +4,4 @@ export * from './processes';
 export * from './wait-for';
 export * from './prometheus';
 export * from './otlp-receiver';
+export * from './seeded-random';

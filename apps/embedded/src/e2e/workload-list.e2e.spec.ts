@@ -1,4 +1,4 @@
-import { ApiClient, waitFor } from '@wcp/testing';
+import { ApiClient, seeded, waitFor } from '@wcp/testing';
 import { createUser, expectValidationError, queryString, TestUser, waitForStatus } from './api.helpers';
 import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
 
@@ -16,17 +16,6 @@ import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } fro
  */
 const SEED = 20261128;
 const WORKLOADS = 36;
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Model {
   id: string;
@@ -114,7 +103,7 @@ describe.each([
   let vic: TestUser;
   const model: Model[] = [];
   const lives = new Map<string, Life>();
-  const rng = mulberry32(SEED);
+  const rng = seeded(SEED);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)];
   const subset = <T>(items: readonly T[], p: number): T[] => items.filter(() => rng() < p);
 

@@ -107,14 +107,4 @@ export function refAggregate(records: RefRecord[], q: number, slowMs: number): R
   };
 }
 
-/** Small seeded PRNG (mulberry32) so generated data sets are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '@wcp/testing';

@@ -1,3 +1,4 @@
+import { seeded } from '@wcp/testing';
 import { AutoscalerOptions, AutoscalerState, AutoscalingSettings, decideScale, floorOf, ScaleSample, scalesToZero } from './autoscale-decision';
 
 const options: AutoscalerOptions = { stableWindowMs: 60_000, panicWindowMs: 6_000, panicThreshold: 2, defaultCooldownMinutes: 5 };
@@ -166,17 +167,6 @@ describe('decideScale: zero', () => {
 // Oracle: an independent, deliberately plain model of the same rules, run against decideScale
 // over seeded random load; a failure prints its seed and reproduces with it.
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface ModelState {
   desired: number;
   panicUntil: number | null;
@@ -223,7 +213,7 @@ describe('decideScale against an independent model (seeded)', () => {
 
   for (const seed of [1, 7, 42, 1234, 98765, 31337, 2024, 555]) {
     it(`agrees tick by tick with the model (seed ${seed})`, () => {
-      const rnd = mulberry32(seed);
+      const rnd = seeded(seed);
       const policies: AutoscalingSettings['policies'] = rnd() < 0.5 ? [concurrency(1 + Math.floor(rnd() * 4))] : [concurrency(2), cpu(40 + Math.floor(rnd() * 60))];
       const min = policies.every((p) => p.scalingMetric === 'httpRequestsConcurrency') && rnd() < 0.5 ? 0 : 1 + Math.floor(rnd() * 2);
       const s = settings({ minReplicaCount: min, maxReplicaCount: min + 2 + Math.floor(rnd() * 8), policies, cooldownPeriodMinutes: rnd() < 0.3 ? null : rnd() * 0.1 });
