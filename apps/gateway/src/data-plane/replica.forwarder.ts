@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../config';
 import { downstreamResponseHeaders, DataPlaneTarget } from './forwarding';
 import type { Replica, ReplicaRouter, ReplicaRoutes } from './replica-router';
 import { DataPlaneMetrics } from './data-plane.metrics';
+import { answerDetail } from './detail-answer';
 import type { RequestRecorder } from './request-recorder';
 import { ReplicaSelector } from './traffic-split';
 
@@ -246,11 +247,8 @@ class Forwarding {
     }
     this.settled = true;
     this.status = code;
-    const body = JSON.stringify({ detail });
     // An unread upload cannot be resumed on this connection: close it after the answer.
-    const close = !req.readableEnded;
-    res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) });
-    res.end(body);
+    answerDetail(res, code, detail, req.readableEnded ? {} : { connection: 'close' });
   }
 
   private onClose(): void {
