@@ -36,7 +36,9 @@ export type HoldConfig = Pick<GatewayConfig, 'DATA_PLANE_HOLD_MAX_REQUESTS' | 'D
  *   Nothing is buffered beyond what a forwarded request would buffer, and the body limit is
  *   still counted by the forwarder as the body streams.
  * - Demand: a ConcurrencySample with `held` goes out at once for the first held request of a
- *   key, then every HOLD_DEMAND_EVERY_MS at most while it holds any.
+ *   key, then every HOLD_DEMAND_EVERY_MS at most while it holds any, and `held` 0 when the key
+ *   holds nothing any more (released, refused, timed out or left), so a meter that keeps the
+ *   held count as a level (ConcurrencyMeter) drops it.
  * - Wake: every DATA_PLANE_HOLD_POLL_MS, and at once on any event of the workload
  *   (`changed`, from RouteInvalidation), the routes are asked again with the cache forgotten. A
  *   table with a replica releases every held request; a refusal (stopped: 503, deleted: 404,
@@ -48,6 +50,8 @@ export class StandbyHolder implements OnApplicationShutdown {
   private readonly book: HoldBook<Held>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly polling = new Set<string>();
+  /** The proton each held key's demand went to, so its end can be told too. */
+  private readonly demanded = new Map<string, { workloadId: string; protonId: string }>();
   private readonly unwatch: () => void;
 
   constructor(
@@ -148,7 +152,7 @@ export class StandbyHolder implements OnApplicationShutdown {
   /** Everything held for `key` goes to its replicas, oldest first, as if it had just arrived (its clock kept). */
   private forward(key: string, routes: ReplicaRoutes): void {
     const released = this.book.release(key);
-    this.stop(key);
+    this.emptied(key);
     for (const held of released) {
       held.ex.res.off('close', held.onClose);
       held.ex.routes = routes;
@@ -158,7 +162,7 @@ export class StandbyHolder implements OnApplicationShutdown {
   }
 
   private settle(key: string, released: Held[], outcome: HoldOutcome, error: ApiError): void {
-    if (this.book.count(key) === 0) this.stop(key);
+    if (this.book.count(key) === 0) this.emptied(key);
     for (const held of released) {
       held.ex.res.off('close', held.onClose);
       this.answer(held, error.status, error.detail, error.headers);
@@ -169,18 +173,23 @@ export class StandbyHolder implements OnApplicationShutdown {
   private left(key: string, held: Held): void {
     if (!this.book.remove(key, held)) return;
     this.metrics.holdEnded(held.ex.routes.workloadId, 'disconnected');
-    if (this.book.count(key) === 0) this.stop(key);
+    if (this.book.count(key) === 0) this.emptied(key);
   }
 
-  private stop(key: string): void {
+  /** Nothing is held for `key` any more: no timer, and the demand it signalled is withdrawn (held 0). */
+  private emptied(key: string): void {
     const timer = this.timers.get(key);
     if (timer) clearTimeout(timer);
     this.timers.delete(key);
+    const demanded = this.demanded.get(key);
+    this.demanded.delete(key);
+    if (demanded) this.demand.publishNow(demanded.workloadId, demanded.protonId, 0);
   }
 
   private signalDemand(key: string, routes: ReplicaRoutes): void {
     // The proton the standby table names is the one scaling up; without one there is no one to tell.
     if (!routes.stable.protonId || !this.book.demandDue(key, this.now())) return;
+    this.demanded.set(key, { workloadId: routes.workloadId, protonId: routes.stable.protonId });
     this.demand.publishNow(routes.workloadId, routes.stable.protonId, this.book.count(key));
   }
 

@@ -116,6 +116,8 @@ describe('StandbyHolder', () => {
     expect(forward.mock.calls.map(([ex]) => ex.target.path)).toEqual(['/a', '/b']);
     expect(forward.mock.calls.every(([ex]) => ex.routes.stable.replicas.length === 1)).toBe(true);
     expect(holder.held).toBe(0);
+    // The demand is withdrawn: the released requests are in flight now, counted by the meter.
+    expect(publishNow).toHaveBeenLastCalledWith(W1, 'p1', 0);
     // Forwarded: the hold no longer listens to their close.
     expect(a.res.listenerCount('close')).toBe(0);
   });
@@ -150,6 +152,10 @@ describe('StandbyHolder', () => {
     holder.hold(a, actor);
     a.res.emit('close');
     expect(holder.held).toBe(0);
+    expect(publishNow.mock.calls).toEqual([
+      [W1, 'p1', 1],
+      [W1, 'p1', 0],
+    ]);
     resolve.mockResolvedValue(ready(W1));
     await advance(200);
     expect(forward).not.toHaveBeenCalled();
