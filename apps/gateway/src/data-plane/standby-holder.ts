@@ -78,6 +78,11 @@ export class StandbyHolder implements OnApplicationShutdown {
 
   /** Holds `ex`, whose routes are a standby table; answers 503 at once when a bound is reached. */
   hold(ex: Exchange, actor: Actor): void {
+    // Gone while its routes were asked: 'close' will not fire again, so it would wait for nothing.
+    if (ex.res.destroyed) {
+      this.metrics.holdEnded(ex.routes.workloadId, 'disconnected');
+      return;
+    }
     const key = holdKey(ex.routes.workloadId, ex.target.protonId);
     const held: Held = { ex, actor, onClose: () => this.left(key, held) };
     const admission = this.book.admit(key, held, this.now());
