@@ -89,9 +89,11 @@ export class StandbyHolder implements OnApplicationShutdown {
     if (admission.kind === 'refused') {
       this.metrics.holdEnded(ex.routes.workloadId, 'overflow');
       const detail =
-        admission.reason === 'workload-full'
-          ? `Workload ${ex.routes.workloadId} has no ready replica yet and already ${this.config.DATA_PLANE_HOLD_MAX_REQUESTS} requests wait for one.`
-          : `The gateway already holds ${this.config.DATA_PLANE_HOLD_MAX_TOTAL} requests waiting for replicas to start.`;
+        admission.reason === 'total-full'
+          ? `The gateway already holds ${this.config.DATA_PLANE_HOLD_MAX_TOTAL} requests waiting for replicas to start.`
+          : this.config.DATA_PLANE_HOLD_MAX_REQUESTS === 0
+            ? `Workload ${ex.routes.workloadId} has no ready replica yet: one is starting.`
+            : `Workload ${ex.routes.workloadId} has no ready replica yet and already ${this.config.DATA_PLANE_HOLD_MAX_REQUESTS} requests wait for one.`;
       this.answer(held, 503, detail, { 'retry-after': RETRY_AFTER_S });
       return;
     }
