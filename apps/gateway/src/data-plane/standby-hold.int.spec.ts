@@ -40,6 +40,7 @@ describe('data plane holds requests of a workload scaled to zero', () => {
   let workloadService: Server;
   let gateway: GatewayHandle;
   let holder: StandbyHolder;
+  let wsPort = 0;
 
   const routesFor = (id: string) => {
     switch (state.get(id)) {
@@ -85,7 +86,7 @@ describe('data plane holds requests of a workload scaled to zero', () => {
         send(404, { code: 'NOT_FOUND', kind: 'not_found', message: 'no such internal route' });
       });
     });
-    const wsPort = await listen(workloadService);
+    wsPort = await listen(workloadService);
 
     await bus.subscribe({
       topic: Topics.concurrency,
@@ -146,12 +147,17 @@ describe('data plane holds requests of a workload scaled to zero', () => {
   }
 
   /** Sends `n` requests one after the other, each once the previous one is held: their arrival order is known. */
+  /** When each request of the last holdInOrder was seen held (performance.now()). */
+  let heldAt: number[] = [];
+
   async function holdInOrder(workloadId: string, prefix: string, n: number, init: (i: number) => RequestInit = () => ({})): Promise<Array<Promise<Answer>>> {
     const answers: Array<Promise<Answer>> = [];
     const base = holder.held;
+    heldAt = [];
     for (let i = 0; i < n; i++) {
       answers.push(call(workloadId, `${prefix}/${i}`, init(i)));
       await waitFor(() => holder.held >= base + i + 1, `request ${i} of ${workloadId} held`, 5000, 5);
+      heldAt.push(performance.now());
     }
     return answers;
   }
@@ -163,6 +169,7 @@ describe('data plane holds requests of a workload scaled to zero', () => {
     state.set(W_HOLD, 'standby');
     const n = 8;
     const answers = await holdInOrder(W_HOLD, '/held', n, (i) => ({ method: 'POST', body: `body-${i}`, headers: { 'content-type': 'text/plain' } }));
+    const firstHeldAt = heldAt[0];
     await waitFor(() => samples.some((s) => s.workloadId === W_HOLD), 'a demand sample', 2000, 10);
     expect(arrivals.filter((p) => p.startsWith('/held'))).toEqual([]);
 
@@ -186,8 +193,9 @@ describe('data plane holds requests of a workload scaled to zero', () => {
     // Each is recorded as forwarded, its duration counting the hold.
     const recorded = await waitFor(() => (records.filter((r) => r.workloadId === W_HOLD).length >= n ? records.filter((r) => r.workloadId === W_HOLD) : undefined), `${n} records`, 5000);
     expect(recorded.map((r) => [r.status, r.replica, r.protonId])).toEqual(Array(n).fill([200, 'r1', PROTON]));
+    // Received before it was seen held, answered after the flip: its duration spans at least that.
     const first = recorded.find((r) => r.path === '/held/0')!;
-    expect(first.durationMs).toBeGreaterThanOrEqual(done[0].ms - releasedIn - 50);
+    expect(first.durationMs).toBeGreaterThanOrEqual(flippedAt - firstHeldAt);
     expect(holder.held).toBe(0);
   });
 
@@ -247,5 +255,20 @@ describe('data plane holds requests of a workload scaled to zero', () => {
     for (const answer of await Promise.all(stopped)) expect(answer).toMatchObject({ status: 503, body: { detail: `Workload ${W_STOP} has no ready replica.` } });
     for (const answer of await Promise.all(deleted)) expect(answer).toMatchObject({ status: 404, body: { detail: expect.any(String) } });
     expect(holder.held).toBe(0);
+  });
+
+  it('answers what it holds with 503 when the gateway stops, instead of keeping the server from closing', async () => {
+    state.set('abcdefabcdefabcdefabcdef', 'standby');
+    const second = await createGateway({ config: loadConfig({ PORT: '0', DATA_PLANE_HOLD_TIMEOUT_MS: '60000' }), bus, workloadServiceUrl: `http://127.0.0.1:${wsPort}`, telemetryServiceUrl: 'http://127.0.0.1:9', logger: false });
+    const secondHolder = second.app.get(StandbyHolder);
+    const answer = fetch(`${second.url}/api/v2/endpoints/workloads/abcdefabcdefabcdefabcdef/x`, { headers: AUTH });
+    await waitFor(() => secondHolder.held === 1, 'held on the second gateway', 5000, 5);
+    const t0 = performance.now();
+    await second.close();
+    expect(performance.now() - t0).toBeLessThan(5000);
+    const response = await answer;
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await response.json()).toEqual({ detail: 'The gateway is shutting down.' });
   });
 });

@@ -1,4 +1,4 @@
-import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import type { Actor } from '@wcp/contracts';
 import type { GatewayConfig } from '../config';
 import { ApiError } from '../http/api-error';
@@ -14,6 +14,8 @@ export const HOLD_DEMAND_EVERY_MS = 250;
 
 /** What a caller refused by the hold is told to wait before trying again (seconds). */
 const RETRY_AFTER_S = '1';
+
+const SHUTTING_DOWN = new ApiError(503, 'The gateway is shutting down.', { 'retry-after': RETRY_AFTER_S });
 
 /** One request waiting for a ready replica; its body is left unread (see StandbyHolder). */
 interface Held {
@@ -45,7 +47,7 @@ export type HoldConfig = Pick<GatewayConfig, 'DATA_PLANE_HOLD_MAX_REQUESTS' | 'D
  *   access: 403) answers all of them with it.
  * - A caller who leaves is taken out of the queue; nothing of it is kept.
  */
-export class StandbyHolder implements OnApplicationShutdown {
+export class StandbyHolder implements BeforeApplicationShutdown {
   private readonly logger = new Logger('StandbyHolder');
   private readonly book: HoldBook<Held>;
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -53,6 +55,7 @@ export class StandbyHolder implements OnApplicationShutdown {
   /** The proton each held key's demand went to, so its end can be told too. */
   private readonly demanded = new Map<string, { workloadId: string; protonId: string }>();
   private readonly unwatch: () => void;
+  private closing = false;
 
   constructor(
     private readonly config: HoldConfig,
@@ -85,6 +88,10 @@ export class StandbyHolder implements OnApplicationShutdown {
     }
     const key = holdKey(ex.routes.workloadId, ex.target.protonId);
     const held: Held = { ex, actor, onClose: () => this.left(key, held) };
+    if (this.closing) {
+      this.answer(held, 503, SHUTTING_DOWN.detail, SHUTTING_DOWN.headers);
+      return;
+    }
     const admission = this.book.admit(key, held, this.now());
     if (admission.kind === 'refused') {
       this.metrics.holdEnded(ex.routes.workloadId, 'overflow');
@@ -111,11 +118,16 @@ export class StandbyHolder implements OnApplicationShutdown {
     }
   }
 
-  onApplicationShutdown(): void {
+  /**
+   * Before the HTTP server closes, which waits for every open request: a held one would keep it
+   * open until its timeout. What is held, or arrives from now on, is answered 503.
+   */
+  beforeApplicationShutdown(): void {
+    this.closing = true;
     this.unwatch();
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    for (const key of [...this.book.keys()]) this.settle(key, this.book.release(key), 'shutdown', new ApiError(503, 'The gateway is shutting down.', { 'retry-after': RETRY_AFTER_S }));
+    for (const key of [...this.book.keys()]) this.settle(key, this.book.release(key), 'shutdown', SHUTTING_DOWN);
   }
 
   private schedule(key: string): void {

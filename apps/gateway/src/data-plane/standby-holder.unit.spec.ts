@@ -69,7 +69,7 @@ describe('StandbyHolder', () => {
   });
 
   afterEach(() => {
-    holder.onApplicationShutdown();
+    holder.beforeApplicationShutdown();
     jest.useRealTimers();
   });
 
@@ -141,9 +141,13 @@ describe('StandbyHolder', () => {
     await advance(500);
     expect(early.res).toMatchObject({ status: 503, headers: { 'retry-after': '1' } });
     expect(late.res.status).toBe(0);
-    holder.onApplicationShutdown();
+    holder.beforeApplicationShutdown();
     expect(late.res).toMatchObject({ status: 503, headers: { 'retry-after': '1' } });
     expect(JSON.parse(late.res.body).detail).toMatch(/shutting down/);
+    expect(holder.held).toBe(0);
+    const afterwards = exchange(W1, '/afterwards');
+    holder.hold(afterwards, actor);
+    expect(afterwards.res.status).toBe(503);
     expect(holder.held).toBe(0);
   });
 
