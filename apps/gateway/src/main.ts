@@ -19,6 +19,7 @@ async function main() {
       { topic: Topics.commands, partitions: 6 },
       { topic: Topics.commandResults, partitions: 1 },
       { topic: Topics.requests, partitions: 6 },
+      { topic: Topics.concurrency, partitions: 6 },
     ],
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });

@@ -37,6 +37,8 @@ import { ProtonProjection } from './workloads/projections/proton.projection';
 import { WorkloadProjection } from './workloads/projections/workload.projection';
 import { ProtonQueries } from './workloads/queries/proton.queries';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
+import { AutoscalerSaga } from './workloads/sagas/autoscaler.saga';
+import { ScaleProtonHandler } from './workloads/commands/scale-proton/scale-proton.handler';
 import { RUNTIME_DRIVER, RuntimeDriver } from './runtime';
 import { WorkloadQueries } from './workloads/queries/workload.queries';
 import { AnalysisClient, ANALYSIS_CLIENT } from './rollouts/analysis.client';
@@ -102,6 +104,8 @@ export class WorkloadServiceModule {
         PromoteArtifactHandler,
         OutboxRelay,
         LifecycleSaga,
+        AutoscalerSaga,
+        ScaleProtonHandler,
         CommitPipeline,
         AggregateRepository,
         CommandConsumer,

@@ -62,15 +62,23 @@ export const WorkloadServiceEnvironment = z.object({
   REPLICA_MAX_RESTARTS: z.coerce.number().int().min(0).default(5).describe('Consecutive crashes tolerated before a proton is errored.'),
   STOP_REPLICAS_ON_SHUTDOWN: BoolFlag.default(true).describe('What a graceful shutdown does with running replicas: stop them, or leave them to be adopted at the next start.'),
   TELEMETRY_SERVICE_URL: z.string().url().default('http://127.0.0.1:8082').describe('The telemetry service\'s internal API: replacements judge their candidate by its request statistics.'),
-  REPLACEMENT_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2500).describe('A replica retired by a rollout leaves the route table this long before it is stopped (ms; > the gateway\'s route cache).'),
+  REPLACEMENT_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(2500).describe('A replica retired by a rollout or an autoscaler scale-down leaves the route table this long before it is stopped (ms; > the gateway\'s route cache).'),
   REPLACEMENT_READY_TIMEOUT_MS: z.coerce.number().int().min(500).default(120_000).describe('Candidate replicas of a replacement must be ready within this, per batch; else the replacement errors (ms).'),
   REPLICA_LOG_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(250).describe('How often the local runtime looks for new lines in replica log files (ms).'),
   REPLICA_LOG_MAX_BYTES: z.coerce.number().int().min(64 * 1024).default(10 * 1024 * 1024).describe('A replica log file (per stream) above this is rotated (copied to `.1`, truncated); 4× this unshipped is dropped rather than kept (bytes).'),
   REPLICA_LOG_FILES: z.coerce.number().int().min(2).max(10).default(2).describe('Log files kept per replica stream, the live one included (2: `<file>` and `<file>.1`, which rotation needs).'),
+  AUTOSCALER_TICK_MS: z.coerce.number().int().min(50).max(60_000).default(2000).describe('Autoscaler: how often each autoscaled proton is evaluated and its replicas\' CPU read from /proc (ms; Knative\'s tick is 2 s).'),
+  AUTOSCALER_STABLE_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000).describe('Autoscaler: the stable window the desired replica count is averaged over; also how long panic lasts after its condition, and the idle time before scale to zero (ms).'),
+  AUTOSCALER_PANIC_WINDOW_MS: z.coerce.number().int().min(100).max(600_000).default(6000).describe('Autoscaler: the short window that detects bursts (ms; Knative: 10 % of the stable window).'),
+  AUTOSCALER_PANIC_THRESHOLD: z.coerce.number().min(1).max(100).default(2).describe('Autoscaler: panic (scale up at once, never down) when the panic-window desired count is at least this × the ready replicas (2 = Knative\'s 200 %).'),
+  AUTOSCALER_DEFAULT_COOLDOWN_MINUTES: z.coerce.number().min(0).max(1440).default(5).describe('Autoscaler: time between two scale-downs when a workload\'s `cooldownPeriodMinutes` is null (minutes, fractional allowed).'),
   PATH: z.string().default('/usr/local/bin:/usr/bin:/bin').describe('PATH handed to replica processes (they never inherit the service\'s environment).'),
 });
 
 const Schema = WorkloadServiceEnvironment.superRefine((env, ctx) => {
+  if (env.AUTOSCALER_PANIC_WINDOW_MS > env.AUTOSCALER_STABLE_WINDOW_MS) {
+    ctx.addIssue({ code: 'custom', path: ['AUTOSCALER_PANIC_WINDOW_MS'], message: 'must not be longer than AUTOSCALER_STABLE_WINDOW_MS' });
+  }
   // Nobody can connect to 0.0.0.0: a wildcard bind without an advertised name gives the gateway unusable URLs.
   if (isWildcard(env.RUNTIME_BIND_HOST) && !env.RUNTIME_ADVERTISE_HOST) {
     ctx.addIssue({ code: 'custom', path: ['RUNTIME_ADVERTISE_HOST'], message: `required when RUNTIME_BIND_HOST is ${env.RUNTIME_BIND_HOST}: the host name the gateway reaches replicas at` });

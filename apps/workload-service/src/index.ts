@@ -27,6 +27,7 @@ import type { ReadModelStore } from './read-models/read-model-store';
 import { WorkloadProjection } from './workloads/projections/workload.projection';
 import { ProtonProjection } from './workloads/projections/proton.projection';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
+import { AutoscalerSaga } from './workloads/sagas/autoscaler.saga';
 import { ReplacementProjection } from './rollouts/projections/replacement.projection';
 import { ReplacementSaga } from './rollouts/sagas/replacement.saga';
 import { imageRefusal, LocalProcessDriver, RuntimeDriver } from './runtime';
@@ -125,10 +126,13 @@ export async function createWorkloadService(options: {
   // One recovery for both sagas: the runtime kills whatever neither wants.
   await lifecycle.reconcile(await replacements.desiredProtons());
   await replacements.start();
+  const autoscaler = app.get(AutoscalerSaga);
   const outbox = app.get(OutboxRelay);
   pipeline.subscribe(outbox);
   pipeline.subscribe(lifecycle);
   pipeline.subscribe(replacements);
+  pipeline.subscribe(autoscaler);
+  await autoscaler.start();
   outbox.start();
   const consumer = app.get(CommandConsumer);
   await consumer.start();
@@ -142,6 +146,7 @@ export async function createWorkloadService(options: {
     close: async () => {
       await consumer.stop();
       await outbox.stop();
+      await autoscaler.shutdown();
       await replacements.shutdown();
       await lifecycle.shutdown();
       // After the replicas stopped (their last lines), before the caller closes the bus.

@@ -21,6 +21,8 @@ async function main() {
       { topic: Topics.events, partitions: config.COMMAND_PARTITIONS },
       // Declared by both ends (same partitions as the telemetry service), so replica logs flow whichever starts first.
       { topic: Topics.logs, partitions: 6 },
+      // Declared by both ends too: the gateway publishes samples, the autoscaler reads them.
+      { topic: Topics.concurrency, partitions: 6 },
     ],
     log: (level, message) => logger[level === 'info' ? 'log' : level](message),
   });

@@ -3,13 +3,13 @@ import { MESSAGE_BUS, MessageBus } from '@wcp/messaging';
 import { CONFIG, GatewayConfig } from '../config';
 import { InternalClient, WORKLOAD_SERVICE } from '../http/internal.client';
 import { DataPlaneRoutes } from './data-plane.routes';
+import { ConcurrencyMeter } from './concurrency.meter';
 import { DataPlaneMetrics } from './data-plane.metrics';
 import { ReplicaForwarder } from './replica.forwarder';
 import { HttpReplicaRouter, REPLICA_ROUTER, ReplicaRouter } from './replica-router';
 import { RouteInvalidation } from './route-invalidation';
 import { RequestRecorder } from './request-recorder';
-import { BusHoldDemand, HOLD_DEMAND, HoldDemand } from './hold-demand';
-import { HOLD_DEMAND_EVERY_MS, StandbyHolder } from './standby-holder';
+import { StandbyHolder } from './standby-holder';
 
 /** Everything the data plane needs; GatewayModule also provides AuthGuard as a class. */
 export const dataPlaneProviders: Provider[] = [
@@ -34,20 +34,20 @@ export const dataPlaneProviders: Provider[] = [
     inject: [CONFIG],
   },
   {
-    provide: ReplicaForwarder,
-    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter, metrics: DataPlaneMetrics) => new ReplicaForwarder(config, recorder, router, metrics),
-    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER, DataPlaneMetrics],
+    provide: ConcurrencyMeter,
+    useFactory: (bus: MessageBus, config: GatewayConfig) => new ConcurrencyMeter(bus, { sampleMs: config.DATA_PLANE_CONCURRENCY_SAMPLE_MS }),
+    inject: [MESSAGE_BUS, CONFIG],
   },
-  // The seam the concurrency meter takes over (its `publishNow`), when it is there.
   {
-    provide: HOLD_DEMAND,
-    useFactory: (bus: MessageBus) => new BusHoldDemand(bus, HOLD_DEMAND_EVERY_MS),
-    inject: [MESSAGE_BUS],
+    provide: ReplicaForwarder,
+    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter, metrics: DataPlaneMetrics, meter: ConcurrencyMeter) => new ReplicaForwarder(config, recorder, router, metrics, meter),
+    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER, DataPlaneMetrics, ConcurrencyMeter],
   },
   {
     provide: StandbyHolder,
-    useFactory: (config: GatewayConfig, router: ReplicaRouter, forwarder: ReplicaForwarder, demand: HoldDemand, metrics: DataPlaneMetrics) => new StandbyHolder(config, router, forwarder, demand, metrics),
-    inject: [CONFIG, REPLICA_ROUTER, ReplicaForwarder, HOLD_DEMAND, DataPlaneMetrics],
+    // The hold's demand goes through the meter's `publishNow`: it keeps `held` in its level and publishes at once.
+    useFactory: (config: GatewayConfig, router: ReplicaRouter, forwarder: ReplicaForwarder, meter: ConcurrencyMeter, metrics: DataPlaneMetrics) => new StandbyHolder(config, router, forwarder, meter, metrics),
+    inject: [CONFIG, REPLICA_ROUTER, ReplicaForwarder, ConcurrencyMeter, DataPlaneMetrics],
   },
   DataPlaneRoutes,
   RouteInvalidation,

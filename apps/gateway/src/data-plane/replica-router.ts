@@ -26,9 +26,8 @@ export const RoutesAnswer = z.object({
     .object({ protonId: z.string(), percent: z.number().min(0).max(100), replicas: z.array(RouteAnswer) })
     .nullish(),
   /**
-   * The active proton is autoscaled to zero, or coming up from zero, and has no ready replica
-   * yet: the data plane holds its requests until one is ready instead of answering 503. Absent
-   * in older answers: false.
+   * The active proton is autoscaled to zero, or on its way up from zero with no ready replica
+   * yet: requests are worth holding (docs/autoscaling.md), not refusing. Absent: false.
    */
   standby: z.boolean().optional(),
 });

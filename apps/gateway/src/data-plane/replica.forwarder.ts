@@ -9,6 +9,7 @@ import { DataPlaneMetrics } from './data-plane.metrics';
 import { answerDetail } from './detail-answer';
 import { CLIENT_CLOSED_REQUEST, elapsedMs, failureAction, isReplayable, ReplayBuffer, requestRecord } from './forwarding-outcome';
 import type { RequestRecorder } from './request-recorder';
+import type { ConcurrencyMeter, ProtonGauge } from './concurrency.meter';
 import { ReplicaSelector } from './traffic-split';
 
 /** One request on its way to a replica. */
@@ -32,6 +33,8 @@ interface Upstreams {
   readonly selector: ReplicaSelector;
   readonly recorder: RequestRecorder;
   readonly metrics: DataPlaneMetrics;
+  /** In-flight requests per proton, the autoscaler's input; null when nobody listens (tests, bench). */
+  readonly meter: Pick<ConcurrencyMeter, 'started' | 'ended'> | null;
   readonly bodyLimit: number;
   readonly timeoutMs: number;
   address(url: string): { hostname: string; port: number };
@@ -51,9 +54,16 @@ export class ReplicaForwarder implements OnApplicationShutdown {
   private readonly parsedUrls = new Map<string, { hostname: string; port: number }>();
   private readonly upstreams: Upstreams;
 
-  constructor(config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>, recorder: RequestRecorder, router?: Pick<ReplicaRouter, 'forget'>, metrics = new DataPlaneMetrics(100)) {
+  constructor(
+    config: Pick<GatewayConfig, 'DATA_PLANE_BODY_LIMIT_BYTES' | 'DATA_PLANE_UPSTREAM_TIMEOUT_MS'>,
+    recorder: RequestRecorder,
+    router?: Pick<ReplicaRouter, 'forget'>,
+    metrics = new DataPlaneMetrics(100),
+    meter: Pick<ConcurrencyMeter, 'started' | 'ended'> | null = null,
+  ) {
     this.upstreams = {
       metrics,
+      meter,
       unreachable: (workloadId) => router?.forget(workloadId),
       agent: this.agent,
       selector: new ReplicaSelector(),
@@ -118,10 +128,18 @@ class Forwarding {
   private settled = false;
   private current: Attempt;
   private readonly replay: ReplayBuffer;
+  /**
+   * Counts this request in its proton's concurrency from the first attempt until the response
+   * closes (answered, failed or abandoned: 'close' fires once in every case), on the proton of
+   * the first attempt even if a retry lands elsewhere.
+   */
+  private readonly gauge: ProtonGauge | null;
 
   constructor(private readonly ex: Exchange, private readonly upstreams: Upstreams) {
     this.replay = new ReplayBuffer(Number(ex.req.headers['content-length'] ?? 0));
     this.current = this.attempt(upstreams.selector.pick(ex.routes));
+    // A response closed already would never emit 'close' again: counting it would leak.
+    this.gauge = upstreams.meter && !ex.res.closed ? upstreams.meter.started(ex.routes.workloadId, this.current.replica.protonId, performance.now()) : null;
     ex.res.once('close', () => this.onClose());
   }
 
@@ -230,6 +248,8 @@ class Forwarding {
     }
     const { ex } = this;
     const { replica } = this.current;
+    const t1 = performance.now();
+    if (this.gauge) this.upstreams.meter!.ended(this.gauge, t1);
     this.upstreams.metrics.finished(ex.routes.workloadId, this.status);
     this.upstreams.recorder.record(
       requestRecord(randomUUID(), {
@@ -240,7 +260,7 @@ class Forwarding {
         path: ex.target.path,
         status: this.status,
         startedAt: ex.startedAt,
-        durationMs: elapsedMs(ex.t0, performance.now()),
+        durationMs: elapsedMs(ex.t0, t1),
         bytesIn: this.bytesIn,
         bytesOut: this.bytesOut,
       }),

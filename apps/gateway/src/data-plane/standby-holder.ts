@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { DataPlaneMetrics, HoldOutcome } from './data-plane.metrics';
 import { answerDetail } from './detail-answer';
-import type { HoldDemand } from './hold-demand';
+import type { ConcurrencyMeter } from './concurrency.meter';
 import type { Exchange, ReplicaForwarder } from './replica.forwarder';
 import type { ReplicaRouter, ReplicaRoutes } from './replica-router';
 import { HoldBook } from './standby-hold';
@@ -39,8 +39,8 @@ export type HoldConfig = Pick<GatewayConfig, 'DATA_PLANE_HOLD_MAX_REQUESTS' | 'D
  *   still counted by the forwarder as the body streams.
  * - Demand: a ConcurrencySample with `held` goes out at once for the first held request of a
  *   key, then every HOLD_DEMAND_EVERY_MS at most while it holds any, and `held` 0 when the key
- *   holds nothing any more (released, refused, timed out or left), so a meter that keeps the
- *   held count as a level (ConcurrencyMeter) drops it.
+ *   holds nothing any more (released, refused, timed out or left), so the ConcurrencyMeter,
+ *   which keeps the held count in its in-flight level, drops it.
  * - Wake: every DATA_PLANE_HOLD_POLL_MS, and at once on any event of the workload
  *   (`changed`, from RouteInvalidation), the routes are asked again with the cache forgotten. A
  *   table with a replica releases every held request; a refusal (stopped: 503, deleted: 404,
@@ -61,7 +61,8 @@ export class StandbyHolder implements BeforeApplicationShutdown {
     private readonly config: HoldConfig,
     private readonly router: ReplicaRouter,
     private readonly forwarder: Pick<ReplicaForwarder, 'forward'>,
-    private readonly demand: HoldDemand,
+    /** The meter's `publishNow`: `held` for (workload, proton) now, published at once; 0 withdraws it. */
+    private readonly demand: Pick<ConcurrencyMeter, 'publishNow'>,
     private readonly metrics: DataPlaneMetrics,
     private readonly now: () => number = Date.now,
   ) {

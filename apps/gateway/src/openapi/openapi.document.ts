@@ -240,12 +240,18 @@ const RESPONSES: Record<string, Json> = {
   },
   Proton: {
     type: 'object',
-    properties: { id: ID, workloadId: ID, status: { type: 'string' }, role: { enum: ['active', 'candidate', null] }, endpoint: { type: 'string' } },
+    properties: { id: ID, workloadId: ID, status: { type: 'string' }, role: { enum: ['active', 'candidate', null] }, endpoint: { type: 'string' }, replicas: ref('ReplicaCounts') },
     required: ['id', 'workloadId', 'status', 'endpoint'],
+  },
+  ReplicaCounts: {
+    type: 'object',
+    description: 'This project\'s addition (docs/autoscaling.md): replicas wanted (the autoscaler\'s last decision, or the fixed count), ready now, and the last scaling reason.',
+    properties: { desired: { type: 'integer', minimum: 0 }, ready: { type: 'integer', minimum: 0 }, reason: { type: ['string', 'null'] } },
+    required: ['desired', 'ready', 'reason'],
   },
   StatusDetails: {
     type: 'object',
-    properties: { overallStatus: { type: 'object' }, replicas: { type: 'array', items: { type: 'object' } } },
+    properties: { overallStatus: { type: 'object' }, replicas: { type: 'array', items: { type: 'object' } }, scale: ref('ReplicaCounts') },
     required: ['overallStatus', 'replicas'],
   },
   Replacement: {

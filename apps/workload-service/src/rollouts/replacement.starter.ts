@@ -16,7 +16,7 @@ import { AggregateRepository, eventsOnly } from '../event-store/aggregate.reposi
 import { failure, success } from '../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../read-models/read-model-store';
 import { RUNTIME_DRIVER, RuntimeDriver } from '../runtime';
-import { replicasOf } from '../workloads/domain/proton-spec';
+import { initialReplicasOf, replicasOf } from '../workloads/domain/proton-spec';
 import { decideStartReplacement, evolveWorkload, initialWorkloadState, ReplacementPlan, requireAccess, WorkloadState } from '../workloads/domain/workload.decider';
 import { evolveReplacement, initialReplacementState, replacementNotFound, ReplacementState } from './domain/replacement.decider';
 import type { ReplacementEvent } from './domain/replacement.events';
@@ -67,6 +67,8 @@ export class ReplacementStarter {
 
   async start(request: ReplacementRequest, before: WorkloadState): Promise<CommandOutcome> {
     const { workloadId, replacementId, now } = request;
+    // An autoscaled proton runs its scaled count: the rollout keeps that capacity on both sides.
+    const previousReplicas = before.kind === 'active' ? ((before.protonId !== null ? before.scaled[before.protonId] : undefined) ?? replicasOf(before.runtime)) : 0;
     const plan: ReplacementPlan = {
       replacementId,
       origin: request.origin,
@@ -76,8 +78,8 @@ export class ReplacementStarter {
       candidateProtonId: request.candidateProtonId,
       previousProtonId: before.kind === 'active' ? before.protonId : null,
       runtime: request.runtime,
-      targetReplicas: replicasOf(request.runtime),
-      previousReplicas: before.kind === 'active' ? replicasOf(before.runtime) : 0,
+      targetReplicas: initialReplicasOf(request.runtime, previousReplicas),
+      previousReplicas,
       readyDeadline: new Date(Date.parse(now) + this.config.REPLACEMENT_READY_TIMEOUT_MS).toISOString(),
     };
     const locked = await this.repository.execute({
@@ -153,3 +155,4 @@ export class ReplacementStarter {
     return success(renderReplacement(doc, readiness));
   }
 }
+

@@ -25,7 +25,7 @@ import { openReplicaLogs, ReplicaLogTailer, type LogTarget, type ReplicaLogOptio
 import { ReplicaStateStore, type ReplicaRecord } from './replica-state.store';
 import { decideExit } from './exit-policy';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './restart-backoff';
-import { MemoryWatchdog, probeEnforcement, type EnforcementReport } from './resource-limits';
+import { cpuSecondsByGroup, MemoryWatchdog, probeEnforcement, readStats, type EnforcementReport } from './resource-limits';
 import type {
   LogShipping,
   LogSink,
@@ -33,6 +33,7 @@ import type {
   ProtonSnapshot,
   ProtonSpec,
   ReadyEndpoint,
+  ReplicaCpuUsage,
   RuntimeDriver,
   RuntimeEvent,
   RuntimeEventListener,
@@ -208,6 +209,23 @@ export class LocalProcessDriver implements RuntimeDriver {
       .map((r) => ({ replica: r.name, address: hostPort(this.advertiseHost, r.port!), url: `http://${hostPort(this.advertiseHost, r.port!)}` }));
   }
 
+  cpuUsage(protonIds: readonly string[]): Map<string, ReplicaCpuUsage[]> {
+    const byGroup = new Map<number, { protonId: string; replica: string }>();
+    for (const id of protonIds) {
+      const p = this.protons.get(id);
+      if (!p || p.lifecycle !== 'active') continue;
+      // Each replica leads its own process group (detached spawn): its pid is the group id.
+      for (const r of p.replicas.values()) if (r.pid !== null && r.lifecycle !== 'stopping') byGroup.set(r.pid, { protonId: id, replica: r.name });
+    }
+    const usage = new Map<string, ReplicaCpuUsage[]>(protonIds.map((id) => [id, []]));
+    if (byGroup.size === 0) return usage;
+    for (const [pgid, cpuSeconds] of cpuSecondsByGroup(readStats(), new Set(byGroup.keys()))) {
+      const owner = byGroup.get(pgid)!;
+      usage.get(owner.protonId)?.push({ replica: owner.replica, pid: pgid, cpuSeconds });
+    }
+    return usage;
+  }
+
   onEvent(listener: RuntimeEventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -298,11 +316,14 @@ export class LocalProcessDriver implements RuntimeDriver {
     if (p.lifecycle !== 'active') return;
 
     const launches: Array<Promise<void>> = [];
+    // A scale-up of a running proton (from zero too) keeps it running while the new replicas start.
+    const joining = p.status === 'running';
     for (let i = 0; i < spec.replicas; i++) {
       const name = replicaName(spec.protonId, i);
       let r = p.replicas.get(name);
       if (!r) {
         r = this.newReplica(p, i);
+        r.joining = joining;
         p.replicas.set(name, r);
       }
       if (r.lifecycle === 'pending' && !r.launching) launches.push(this.launch(p, r));
@@ -794,7 +815,10 @@ export class LocalProcessDriver implements RuntimeDriver {
     if (r.ready === ready) return;
     const now = this.now();
     r.ready = ready;
-    if (ready) r.everReadyThisRun = true;
+    if (ready) {
+      r.everReadyThisRun = true;
+      r.joining = false;
+    }
     r.conditions = setCondition(r.conditions, 'ContainersReady', ready, now, ready ? null : reason, message);
     r.conditions = setCondition(r.conditions, 'Ready', ready, now, ready ? null : reason, message);
     if (ready) this.emit(p, { type: 'ReplicaReady', replica: r.name, address: r.address ?? '' });

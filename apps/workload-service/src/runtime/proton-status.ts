@@ -52,6 +52,11 @@ export interface ReplicaView {
   terminated?: ReplicaTermination;
   lastTermination?: ReplicaTermination;
   conditions: ReplicaCondition[];
+  /**
+   * Added by a scale-up of a running proton and not ready yet: like a pod a Deployment adds, it
+   * does not make the proton any less running (only a failure of it counts).
+   */
+  joining?: boolean;
 }
 
 const CONDITION_TYPES: ReplicaConditionType[] = ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'];
@@ -99,12 +104,12 @@ export function replicaStatus(r: Pick<ReplicaView, 'lifecycle' | 'ready'>): Prot
 const SEVERITY: ProtonRuntimeStatus[] = ['errored', 'provisioning', 'launching', 'stopping', 'stopped', 'running'];
 
 /** Aggregate proton status: the proton's lifecycle decides, else the worst replica wins. */
-export function aggregateStatus(lifecycle: ProtonLifecycle, replicas: Array<Pick<ReplicaView, 'lifecycle' | 'ready'>>): ProtonRuntimeStatus {
+export function aggregateStatus(lifecycle: ProtonLifecycle, replicas: Array<Pick<ReplicaView, 'lifecycle' | 'ready' | 'joining'>>): ProtonRuntimeStatus {
   if (lifecycle === 'errored') return 'errored';
   if (lifecycle === 'stopping') return 'stopping';
   if (lifecycle === 'stopped') return 'stopped';
   // Replicas stopping because of a scale-down do not make an active proton any less running.
-  const statuses = replicas.filter((r) => r.lifecycle !== 'stopping' && r.lifecycle !== 'stopped').map(replicaStatus);
+  const statuses = replicas.filter((r) => r.lifecycle !== 'stopping' && r.lifecycle !== 'stopped' && !(r.joining && r.lifecycle !== 'failed')).map(replicaStatus);
   if (statuses.length === 0) return 'running';
   return statuses.reduce((worst, s) => (SEVERITY.indexOf(s) < SEVERITY.indexOf(worst) ? s : worst));
 }

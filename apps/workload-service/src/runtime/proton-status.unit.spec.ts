@@ -139,3 +139,14 @@ describe('exit codes', () => {
     expect(terminationReason(1, null)).toBe('Error');
   });
 });
+
+describe('aggregateStatus with joining replicas', () => {
+  it('keeps a running proton running while replicas of a scale-up start, but not when one fails', () => {
+    const ready = { lifecycle: 'running' as const, ready: true };
+    expect(aggregateStatus('active', [ready, { lifecycle: 'pending', ready: false, joining: true }, { lifecycle: 'starting', ready: false, joining: true }])).toBe('running');
+    expect(aggregateStatus('active', [ready, { lifecycle: 'failed', ready: false, joining: true }])).toBe('errored');
+    expect(aggregateStatus('active', [ready, { lifecycle: 'starting', ready: false }])).toBe('launching');
+    // Scaled to zero: no replica, still running.
+    expect(aggregateStatus('active', [])).toBe('running');
+  });
+});

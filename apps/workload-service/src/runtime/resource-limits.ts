@@ -85,6 +85,31 @@ export function rssByGroup(stats: Iterable<string>, pgids: ReadonlySet<number>, 
   return sums;
 }
 
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on every Linux ABI in use). */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** The process group and CPU time (user + system, clock ticks) of one /proc/<pid>/stat line, or null. */
+export function parseProcCpu(text: string): { pgrp: number; cpuTicks: number } | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const fields = text.slice(close + 2).trim().split(/\s+/);
+  // fields[0] is field 3: pgrp is field 5, utime field 14, stime field 15.
+  const pgrp = Number(fields[2]);
+  const cpuTicks = Number(fields[11]) + Number(fields[12]);
+  return Number.isInteger(pgrp) && Number.isFinite(cpuTicks) ? { pgrp, cpuTicks } : null;
+}
+
+/** CPU seconds used so far per process group, for the groups in `pgids` (processes alive now). */
+export function cpuSecondsByGroup(stats: Iterable<string>, pgids: ReadonlySet<number>): Map<number, number> {
+  const sums = new Map<number, number>();
+  for (const text of stats) {
+    const stat = parseProcCpu(text);
+    if (!stat || !pgids.has(stat.pgrp)) continue;
+    sums.set(stat.pgrp, (sums.get(stat.pgrp) ?? 0) + stat.cpuTicks / CLOCK_TICKS_PER_SECOND);
+  }
+  return sums;
+}
+
 interface Watch {
   limitBytes: number;
   onExceeded: (rssBytes: number) => void;
@@ -127,7 +152,8 @@ export class MemoryWatchdog {
   }
 }
 
-function* readStats(): Generator<string> {
+/** Every /proc/<pid>/stat line readable now. */
+export function* readStats(): Generator<string> {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

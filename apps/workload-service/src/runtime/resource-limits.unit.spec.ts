@@ -1,4 +1,4 @@
-import { enforcementOf, parseControllers, parseProcStat, rssByGroup } from './resource-limits';
+import { cpuSecondsByGroup, enforcementOf, parseControllers, parseProcCpu, parseProcStat, rssByGroup } from './resource-limits';
 
 // A real /proc/<pid>/stat layout: the command may hold spaces and ')'.
 const stat = (pid: number, comm: string, pgrp: number, rssPages: number) =>
@@ -33,5 +33,21 @@ describe('enforcementOf', () => {
 
   it('enforces no memory limit without /proc, and says so', () => {
     expect(enforcementOf({ procReadable: false, cgroup2Controllers: null })).toMatchObject({ memory: 'none', cpu: 'reported-only', detail: expect.stringContaining('not enforced') });
+  });
+});
+
+describe('cpuSecondsByGroup', () => {
+  // utime (field 14) and stime (field 15) are 1 and 2 ticks in `stat` above; set them here.
+  const cpuStat = (pid: number, pgrp: number, utime: number, stime: number) =>
+    `${pid} (node) S 1 ${pgrp} ${pgrp} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 0 0 20 0 11 0 12345 1000000000 5 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
+
+  it('reads user + system ticks after the parenthesised command', () => {
+    expect(parseProcCpu(cpuStat(3, 3, 150, 50))).toEqual({ pgrp: 3, cpuTicks: 200 });
+    expect(parseProcCpu('garbage')).toBeNull();
+  });
+
+  it('sums seconds per watched group', () => {
+    const sums = cpuSecondsByGroup([cpuStat(10, 10, 100, 0), cpuStat(11, 10, 50, 50), cpuStat(20, 20, 999, 0)], new Set([10]));
+    expect([...sums]).toEqual([[10, 2]]);
   });
 });

@@ -10,7 +10,10 @@ import type { Container, LogBatch } from '@wcp/contracts';
 /** Proton statuses the runtime reports (a subset of the API's proton statuses). */
 export type ProtonRuntimeStatus = 'provisioning' | 'launching' | 'running' | 'errored' | 'stopping' | 'stopped';
 
-/** What one proton should run. Immutable per protonId; only `replicas` may change between calls. */
+/**
+ * What one proton should run. Immutable per protonId; only `replicas` may change between calls:
+ * that is scaling (0 included: a proton scaled to zero stays active and `running`, with no replica).
+ */
 export interface ProtonSpec {
   protonId: string;
   workloadId: string;
@@ -46,6 +49,14 @@ export interface ReadyEndpoint {
   address: string;
   /** Base URL to forward requests to, e.g. http://127.0.0.1:41234 */
   url: string;
+}
+
+/** CPU used so far by one replica's processes. */
+export interface ReplicaCpuUsage {
+  replica: string;
+  /** Changes per launch: a restarted replica starts again from zero. */
+  pid: number;
+  cpuSeconds: number;
 }
 
 // --- Status details (spec/API.md "Status details"): the shape the API returns verbatim. ---
@@ -168,6 +179,13 @@ export interface RuntimeDriver {
   snapshot(protonId: string): ProtonSnapshot | null;
   /** Replicas the data plane may send requests to (alive and passing readiness). */
   readyEndpoints(protonId: string): ReadyEndpoint[];
+  /**
+   * Optional: CPU seconds each live replica of these protons has used so far (user + system, its
+   * whole process group), for the autoscaler's cpuAverageUtilization; the caller turns two
+   * readings into a rate. The local driver reads /proc; a Kubernetes driver has no need for it
+   * (the HPA reads the metrics API itself, see docs/autoscaling.md).
+   */
+  cpuUsage?(protonIds: readonly string[]): Map<string, ReplicaCpuUsage[]>;
   /** Subscribe; returns the unsubscribe function. Listeners run synchronously and must not throw. */
   onEvent(listener: RuntimeEventListener): () => void;
   /**

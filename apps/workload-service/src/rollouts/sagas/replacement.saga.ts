@@ -108,6 +108,11 @@ export class ReplacementSaga implements CommitListener {
     for (const stored of commit.events) {
       const event = stored as unknown as WorkloadEvent;
       if (event.type === 'workload.replacement-started') this.enqueue(workloadId, event.data.replacementId);
+      // The autoscaler scaled a candidate: the next pass runs it at that count.
+      if (event.type === 'workload.proton-scaled') {
+        const id = this.byProton.get(event.data.protonId);
+        if (id) this.enqueue(workloadId, id);
+      }
       // A stop or a delete ends the replacement too.
       if (event.type === 'workload.stop-requested' || event.type === 'workload.deleted') {
         void this.readModels.find<ReplacementDoc>(REPLACEMENTS, { $and: [{ workloadId }, { open: true }] }).then((docs) => docs.forEach((d) => this.enqueue(workloadId, d._id)));
@@ -203,7 +208,9 @@ export class ReplacementSaga implements CommitListener {
     if (desired.candidate === 'stopped' || (workloadGone && desired.candidate !== 'untouched')) {
       await this.driver.stop(s.candidateProtonId, { graceMs: this.config.STOP_GRACE_MS });
     } else if (typeof desired.candidate === 'number') {
-      const spec = await this.spec(s, s.candidateProtonId, s.candidateArtifactId, desired.candidate);
+      // The autoscaler may grow the candidate beyond the rollout's count, never shrink it below.
+      const scaled = workload.kind === 'active' ? (workload.scaled[s.candidateProtonId] ?? 0) : 0;
+      const spec = await this.spec(s, s.candidateProtonId, s.candidateArtifactId, Math.max(desired.candidate, scaled));
       if (spec) await this.driver.ensureRunning(spec);
     }
     // The previous proton is the workload's until the replacement is over; a stop of the workload is the lifecycle saga's.

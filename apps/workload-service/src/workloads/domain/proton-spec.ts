@@ -5,7 +5,16 @@ export interface ArtifactSpecOf {
   spec: { containerGroups: Array<{ name: string; containers: Container[] }> };
 }
 
-/** Replicas a runtime asks for: the fixed count, or the autoscaling floor (at least one until scale to zero exists). */
+/** The enabled autoscaling settings of a runtime's (first, the one the local runtime runs) group, or null. */
+export function autoscalingOf(runtime: RuntimeSettings): NonNullable<RuntimeSettings['containerGroups'][number]['autoscaling']> | null {
+  const a = runtime.containerGroups[0]?.autoscaling;
+  return a?.enabled ? a : null;
+}
+
+/**
+ * Replicas a runtime starts with: the fixed count, or the autoscaling floor, at least one (a
+ * proton starts at one and the autoscaler takes it to zero after a stable window without requests).
+ */
 export function replicasOf(runtime: RuntimeSettings): number {
   const group = runtime.containerGroups[0];
   return group?.replicaCount ?? Math.max(1, group?.autoscaling?.minReplicaCount ?? 1);
@@ -28,4 +37,15 @@ export function protonSpecOf(
   const primary = specGroup.containers.find((c) => c.primary) ?? specGroup.containers[0];
   const allocation = group.containers.find((c) => c.name === primary?.name)?.resourceAllocation;
   return { ...ids, replicas, containers: specGroup.containers, ...(allocation ? { resources: { cpu: allocation.cpu, memoryBytes: allocation.memory } } : {}) };
+}
+
+/**
+ * The candidate's count when done: its fixed count, or — autoscaled — the previous proton's
+ * current count within the candidate's bounds (at least one), so a rollout under load does not
+ * drop to the floor and wait for the autoscaler to climb back (docs/autoscaling.md).
+ */
+export function initialReplicasOf(runtime: RuntimeSettings, previousReplicas: number): number {
+  const autoscaling = autoscalingOf(runtime);
+  if (!autoscaling) return replicasOf(runtime);
+  return Math.min(Math.max(1, autoscaling.maxReplicaCount), Math.max(replicasOf(runtime), previousReplicas));
 }

@@ -14,6 +14,8 @@ export function toApiEvent(event: WorkloadEvent): { eventType: WorkloadEventType
       return { eventType: 'Replica Restarted', details: event.data };
     case 'workload.proton-errored':
       return { eventType: 'Proton Errored', details: event.data };
+    case 'workload.proton-scaled':
+      return { eventType: 'Proton Scaled', details: event.data };
     case 'workload.stats-reset':
       return { eventType: 'Stats Reset', details: event.data };
     case 'workload.stop-requested':

@@ -24,6 +24,8 @@ export type WorkloadState =
       protonId: string | null;
       /** The replacement in progress, if any: one at a time. */
       replacement: { id: string; candidateProtonId: string } | null;
+      /** Replica counts the autoscaler decided, per proton (its last Proton Scaled); absent: the runtime's own count. */
+      scaled: Record<string, number>;
     };
 
 export const initialWorkloadState: WorkloadState = { kind: 'absent', version: 0 };
@@ -49,12 +51,15 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
         status: 'stopped',
         protonId: null,
         replacement: null,
+        scaled: {},
       };
     }
     case 'workload.updated':
       return state.kind === 'active' ? { ...state, ...stripUndefined(event.data.changes), version } : { ...state, version };
     case 'workload.start-requested':
-      return state.kind === 'active' ? { ...state, status: 'submitted', protonId: event.data.protonId, version } : { ...state, version };
+      return state.kind === 'active' ? { ...state, status: 'submitted', protonId: event.data.protonId, scaled: {}, version } : { ...state, version };
+    case 'workload.proton-scaled':
+      return state.kind === 'active' ? { ...state, scaled: { ...state.scaled, [event.data.protonId]: event.data.to }, version } : { ...state, version };
     case 'workload.replica-restarted':
     case 'workload.proton-errored':
     case 'workload.stats-reset':
@@ -75,7 +80,9 @@ export function evolveWorkload(state: WorkloadState, event: WorkloadEvent): Work
       if (d.outcome !== 'completed') return { ...state, replacement: null, version };
       // The candidate was ready when it took over; a stopped workload only changed its settings.
       const took = d.protonId !== null && ACTIVE_STATUSES.includes(state.status);
-      return { ...state, replacement: null, artifactId: d.artifactId, runtime: d.runtime, protonId: took ? d.protonId : state.protonId, status: took ? 'running' : state.status, version };
+      const protonId = took ? d.protonId : state.protonId;
+      const scaled = protonId !== null && protonId in state.scaled ? { [protonId]: state.scaled[protonId] } : {};
+      return { ...state, replacement: null, artifactId: d.artifactId, runtime: d.runtime, protonId, status: took ? 'running' : state.status, scaled, version };
     }
     case 'workload.settings-updated':
       return state.kind === 'active' ? { ...state, runtime: event.data.runtime, version } : { ...state, version };
@@ -193,6 +200,24 @@ export function decideStatus(state: WorkloadState, to: WorkloadStatus, protonId:
 /** Runtime facts worth a line in the workload's history, for its current proton only. */
 export function decideRuntimeFact(state: WorkloadState, event: Extract<WorkloadEvent, { type: 'workload.replica-restarted' | 'workload.proton-errored' }>): WorkloadEvent[] {
   return state.kind === 'active' && state.protonId === event.data.protonId ? [event] : [];
+}
+
+export type ProtonScaled = Extract<WorkloadEvent, { type: 'workload.proton-scaled' }>['data'];
+
+/**
+ * An autoscaler decision for one proton of a running workload: its active proton, or the
+ * candidate of the replacement in progress. The outgoing proton of a replacement is the
+ * rollout's to retire, never the autoscaler's to grow or shrink. `from` is the proton's count
+ * as the stream knows it; only a real change is an event (no event per tick).
+ */
+export function decideScaleProton(state: WorkloadState, decision: Omit<ProtonScaled, 'from'> & { from?: number }): WorkloadEvent[] {
+  if (state.kind !== 'active' || state.status !== 'running') return [];
+  const { protonId } = decision;
+  const isCandidate = state.replacement?.candidateProtonId === protonId;
+  if (!isCandidate && (state.protonId !== protonId || state.replacement)) return [];
+  const from = state.scaled[protonId] ?? decision.from;
+  if (from === undefined || from === decision.to || decision.to < 0) return [];
+  return [{ type: 'workload.proton-scaled', schemaVersion: 1, data: { ...decision, from } }];
 }
 
 export type CreateWorkloadInput = Omit<Extract<WorkloadEvent, { type: 'workload.created' }>['data'], 'creator' | 'createdAt'>;

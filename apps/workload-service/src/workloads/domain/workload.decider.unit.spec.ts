@@ -1,5 +1,5 @@
 import type { Actor } from '@wcp/contracts';
-import { decideCreate, decideDelete, decideStart, decideStatus, decideStop, decideUpdate, evolveWorkload, initialWorkloadState, WorkloadState } from './workload.decider';
+import { decideCreate, decideScaleProton, decideDelete, decideStart, decideStatus, decideStop, decideUpdate, evolveWorkload, initialWorkloadState, WorkloadState } from './workload.decider';
 import type { WorkloadEvent } from './workload.events';
 
 const owner: Actor = { id: 'aaaaaaaaaaaaaaaaaaaaaaaa', username: 'owner', isAdmin: false, groupIds: [], orgId: null };
@@ -104,5 +104,42 @@ describe('workload decider', () => {
     const deleted = given(created, { type: 'workload.deleted', schemaVersion: 1, data: { leftovers: [] } });
     expect(decideStart(deleted, owner, W, limits, P)).toMatchObject({ kind: 'not_found' });
     expect(decideDelete(deleted, owner, W, [])).toMatchObject({ kind: 'not_found' });
+  });
+});
+
+describe('decideScaleProton', () => {
+  const C = '222222222222222222222222';
+  const started: WorkloadEvent = { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } };
+  const running = status('running');
+  const scale = (protonId: string, to: number, from = 1) => ({ protonId, from, to, metric: 'httpRequestsConcurrency' as const, observed: 8, target: 2, policy: 0, mode: 'panic' as const, reason: 'panic' });
+  const scaled = (protonId: string, from: number, to: number): WorkloadEvent => ({ type: 'workload.proton-scaled', schemaVersion: 1, data: scale(protonId, to, from) });
+  const plan = { replacementId: 'r1', origin: 'settings' as const, strategy: 'rolling' as const, config: {} as never, candidateArtifactId: 'e'.repeat(24), candidateProtonId: C, previousProtonId: P, runtime, targetReplicas: 1, previousReplicas: 1, readyDeadline: 'later' };
+
+  it('records a real change of the running proton, from the count the stream knows', () => {
+    expect(decideScaleProton(given(created, started, running), scale(P, 4))).toEqual([scaled(P, 1, 4)]);
+    // The stream's count wins over what the caller believed.
+    expect(decideScaleProton(given(created, started, running, scaled(P, 1, 4)), scale(P, 2, 1))).toEqual([scaled(P, 4, 2)]);
+  });
+
+  it('records nothing for no change, a workload that is not running, or another proton', () => {
+    expect(decideScaleProton(given(created, started, running, scaled(P, 1, 4)), scale(P, 4))).toEqual([]);
+    expect(decideScaleProton(given(created, started), scale(P, 4))).toEqual([]);
+    expect(decideScaleProton(given(created, started, running), scale(C, 4))).toEqual([]);
+    expect(decideScaleProton(given(created), scale(P, 4))).toEqual([]);
+  });
+
+  it('scales the candidate of a replacement, never the outgoing proton', () => {
+    const rolling = given(created, started, running, { type: 'workload.replacement-started', schemaVersion: 1, data: plan });
+    expect(decideScaleProton(rolling, scale(P, 4))).toEqual([]);
+    expect(decideScaleProton(rolling, scale(C, 3))).toEqual([scaled(C, 1, 3)]);
+  });
+
+  it('remembers the count per proton; a new start forgets it, a completed replacement keeps the candidate\'s', () => {
+    const s = given(created, started, running, scaled(P, 1, 0));
+    expect(s).toMatchObject({ status: 'running', scaled: { [P]: 0 } });
+    expect(evolveWorkload(s, started)).toMatchObject({ scaled: {} });
+    const finished: WorkloadEvent = { type: 'workload.replacement-finished', schemaVersion: 1, data: { replacementId: 'r1', outcome: 'completed', message: null, protonId: C, artifactId: plan.candidateArtifactId, runtime } };
+    const after = given(created, started, running, { type: 'workload.replacement-started', schemaVersion: 1, data: plan }, scaled(C, 1, 3), finished);
+    expect(after).toMatchObject({ protonId: C, scaled: { [C]: 3 } });
   });
 });

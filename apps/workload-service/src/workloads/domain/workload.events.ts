@@ -60,6 +60,27 @@ export type WorkloadEvent =
       data: { protonId: string; replica: string; restartCount: number; reason: string; exitCode: number | null };
     }
   | { type: 'workload.proton-errored'; schemaVersion: 1; data: { protonId: string; reason: string } }
+  /**
+   * The autoscaler changed a proton's desired replica count (docs/autoscaling.md). Only real
+   * changes are recorded; `observed` is in the unit of `metric` (mean in-flight requests, or CPU
+   * % summed over replicas), `policy` the index of the deciding policy in `autoscaling.policies`.
+   * The last one per proton is what a restarted service runs, not the autoscaling floor.
+   */
+  | {
+      type: 'workload.proton-scaled';
+      schemaVersion: 1;
+      data: {
+        protonId: string;
+        from: number;
+        to: number;
+        metric: 'httpRequestsConcurrency' | 'cpuAverageUtilization';
+        observed: number;
+        target: number;
+        policy: number;
+        mode: 'stable' | 'panic' | 'from-zero' | 'to-zero' | 'bounds';
+        reason: string;
+      };
+    }
   | { type: 'workload.stats-reset'; schemaVersion: 1; data: { protonId: string | null; startTime: string | null; endTime: string | null } }
   | { type: 'workload.deleted'; schemaVersion: 1; data: { leftovers: string[] } }
   /**

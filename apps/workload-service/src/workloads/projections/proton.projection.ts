@@ -18,6 +18,8 @@ export interface ProtonDoc {
   runningSince: string | null;
   createdAt: string;
   updatedAt: string;
+  /** The autoscaler's last decision for this proton (absent until its first Proton Scaled). */
+  scale?: { desired: number; reason: string; mode: string; at: string };
   [key: string]: unknown;
 }
 
@@ -82,6 +84,13 @@ export class ProtonProjection implements Projection {
         if (!candidate || candidate.role === 'active') return;
         await this.store.setWhere(PROTONS, { workloadId, role: 'active' }, { role: null, status: 'stopped', updatedAt: stored.occurredAt });
         await this.store.put(PROTONS, { ...candidate, role: 'active', status: 'running', runningSince: candidate.runningSince ?? stored.occurredAt, updatedAt: stored.occurredAt });
+        return;
+      }
+      case 'workload.proton-scaled': {
+        const proton = await this.store.get<ProtonDoc>(PROTONS, event.data.protonId);
+        if (!proton) return;
+        // No updatedAt: a proton's settings did not change, its replica count did (the event list has it).
+        await this.store.put(PROTONS, { ...proton, scale: { desired: event.data.to, reason: event.data.reason, mode: event.data.mode, at: stored.occurredAt } });
         return;
       }
       case 'workload.deleted':

@@ -4,6 +4,7 @@ import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read
 import { ProtonSnapshot, RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
 import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
+import { replicasOf } from '../domain/proton-spec';
 
 /** Workload statuses whose replicas get no traffic, whatever the runtime still runs. */
 const NOT_SERVING = new Set<string>(['stopping', 'stopped', 'terminated']);
@@ -21,6 +22,14 @@ export interface ProtonDto {
   runningSince: string | null;
   createdAt: string;
   updatedAt: string;
+  /** This project's addition (docs/autoscaling.md): the replica count wanted, the ready ones, and why (the autoscaler's last reason). */
+  replicas: ReplicaCounts;
+}
+
+export interface ReplicaCounts {
+  desired: number;
+  ready: number;
+  reason: string | null;
 }
 
 type Route = { replica: string; url: string; protonId: string };
@@ -35,6 +44,8 @@ export interface ReplicaRoutes {
   protonId: string | null;
   replicas: Route[];
   candidate: { protonId: string; percent: number; replicas: Route[] } | null;
+  /** The active proton is autoscaled to zero, or coming up from zero with no ready replica: the data plane may hold requests. */
+  standby?: true;
 }
 
 /** Protons of a workload, their live status details, and the data plane's routes. */
@@ -50,18 +61,24 @@ export class ProtonQueries {
       this.store.count(PROTONS, filter),
       this.store.find<ProtonDoc>(PROTONS, filter, { sort: [['createdAt', -1], ['_id', -1]], skip: offset, limit }),
     ]);
-    return { totalCount, data: docs.map(render) };
+    return { totalCount, data: docs.map((d) => this.render(d)) };
   }
 
   async get(workloadId: string, protonId: string, actor: Actor): Promise<ProtonDto | DomainError> {
     const proton = await this.proton(workloadId, protonId, actor);
-    return isDomainError(proton) ? proton : render(proton);
+    return isDomainError(proton) ? proton : this.render(proton);
   }
 
   /** The live snapshot, or null (answered 204) until the runtime has one. */
-  async statusDetails(workloadId: string, protonId: string, actor: Actor): Promise<{ snapshot: ProtonSnapshot | null } | DomainError> {
+  async statusDetails(workloadId: string, protonId: string, actor: Actor): Promise<{ snapshot: (ProtonSnapshot & { scale: ReplicaCounts }) | null } | DomainError> {
     const proton = await this.proton(workloadId, protonId, actor);
-    return isDomainError(proton) ? proton : { snapshot: this.driver.snapshot(protonId) };
+    if (isDomainError(proton)) return proton;
+    const snapshot = this.driver.snapshot(protonId);
+    if (!snapshot) return { snapshot: null };
+    const scale = this.counts(proton);
+    // A proton scaled to zero is running with no replica: say why there is none.
+    const overallStatus = scale.desired === 0 && scale.ready === 0 && snapshot.overallStatus.state === 'running' ? { ...snapshot.overallStatus, summary: scale.reason ?? 'scaled to zero' } : snapshot.overallStatus;
+    return { snapshot: { ...snapshot, overallStatus, scale } };
   }
 
   /** Ready replicas of the active proton (or `protonId`), for callers allowed to invoke. */
@@ -80,7 +97,11 @@ export class ProtonQueries {
     const rollout = summary ? (await this.store.get<ReplacementDoc>(REPLACEMENTS, summary.id))?.state : undefined;
     const active = workload.protonId;
     if (!rollout || rollout.rolledBack || rollout.previousProtonId !== active) {
-      return { workloadId, protonId: active, replicas: active ? this.ready(active) : [], candidate: null };
+      const proton = active ? await this.store.get<ProtonDoc>(PROTONS, active) : null;
+      // After a scale-down the surplus replicas (the highest indexes) drain before they stop.
+      const replicas = active ? this.ready(active, proton?.scale?.desired) : [];
+      const standby = replicas.length === 0 && active !== null && workload.status === 'running' && isStandby(proton);
+      return { workloadId, protonId: active, replicas, candidate: null, ...(standby ? { standby: true as const } : {}) };
     }
     // Completed, and the workload has not switched over yet: the candidate is the proton now.
     if (rollout.status === 'completed') return { workloadId, protonId: rollout.candidateProtonId, replicas: this.ready(rollout.candidateProtonId), candidate: null };
@@ -88,6 +109,20 @@ export class ProtonQueries {
     const candidate = this.ready(rollout.candidateProtonId);
     if (rollout.strategy === 'rolling') return { workloadId, protonId: active, replicas: [...previous, ...candidate], candidate: null };
     return { workloadId, protonId: active, replicas: previous, candidate: { protonId: rollout.candidateProtonId, percent: rollout.candidatePercent, replicas: candidate } };
+  }
+
+  private render(p: ProtonDoc): ProtonDto {
+    return render(p, this.counts(p));
+  }
+
+  /** Desired: the autoscaler's last count, else the runtime's own; ready: live from the runtime. */
+  private counts(p: ProtonDoc): ReplicaCounts {
+    const stopped = p.status === 'stopped' || p.status === 'terminated' || p.role === null;
+    return {
+      desired: stopped ? 0 : (p.scale?.desired ?? replicasOf(p.runtime)),
+      ready: this.driver.readyEndpoints(p._id).length,
+      reason: stopped ? null : (p.scale?.reason ?? null),
+    };
   }
 
   /** Ready replicas of a proton; with `routable`, only those a rollout has not retired (index below it). */
@@ -112,7 +147,12 @@ function replicaIndex(name: string): number {
   return Number(name.slice(name.lastIndexOf('-') + 1));
 }
 
-function render(p: ProtonDoc): ProtonDto {
+/** Scaled to zero, or scaled up from zero (until a replica is ready, which the caller checks). */
+function isStandby(proton: ProtonDoc | null): boolean {
+  return !!proton?.scale && (proton.scale.desired === 0 || proton.scale.mode === 'from-zero');
+}
+
+function render(p: ProtonDoc, replicas: ReplicaCounts): ProtonDto {
   return {
     id: p._id,
     name: p.name,
@@ -125,5 +165,6 @@ function render(p: ProtonDoc): ProtonDto {
     runningSince: p.runningSince,
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
+    replicas,
   };
 }

@@ -8,7 +8,8 @@ import type { Commit } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import { ProtonSpec, RUNTIME_DRIVER, RuntimeDriver, RuntimeEvent } from '../../runtime';
 import { ACTIVE_STATUSES, decideRuntimeFact, decideStatus, evolveWorkload, initialWorkloadState } from '../domain/workload.decider';
-import { protonSpecOf } from '../domain/proton-spec';
+import { autoscalingOf, protonSpecOf, replicasOf } from '../domain/proton-spec';
+import { PROTONS, ProtonDoc } from '../projections/proton.projection';
 import type { WorkloadEvent } from '../domain/workload.events';
 import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
 import { countedStep } from '../../messaging/service.metrics';
@@ -28,6 +29,8 @@ export class LifecycleSaga implements CommitListener {
   private readonly chains = new Map<string, Promise<void>>();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  /** Scale-downs waiting for their replicas to drain; a restart applies the stored count at once. */
+  private readonly drains = new Set<NodeJS.Timeout>();
 
   constructor(
     @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver,
@@ -70,6 +73,8 @@ export class LifecycleSaga implements CommitListener {
       const event = stored as unknown as WorkloadEvent;
       if (event.type === 'workload.start-requested') this.enqueue(workloadId, 'start', () => this.start(workloadId, event.data.protonId));
       if (event.type === 'workload.stop-requested') this.enqueue(workloadId, 'stop', () => this.stopCurrent(workloadId));
+      // The autoscaler's decision is stored; now the runtime follows (a replacement's candidate is the ReplacementSaga's).
+      if (event.type === 'workload.proton-scaled') this.scaleLater(workloadId, event.data);
     }
   }
 
@@ -83,6 +88,8 @@ export class LifecycleSaga implements CommitListener {
   async shutdown(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    for (const t of this.drains) clearTimeout(t);
+    this.drains.clear();
     await Promise.allSettled([...this.chains.values()]);
     await this.driver.shutdown({ stopReplicas: this.config.STOP_REPLICAS_ON_SHUTDOWN, graceMs: this.config.STOP_GRACE_MS });
   }
@@ -96,6 +103,31 @@ export class LifecycleSaga implements CommitListener {
       return;
     }
     await this.driver.ensureRunning(spec);
+  }
+
+  /**
+   * A scale-up runs at once. A scale-down first takes the surplus replicas out of the route table
+   * (the routes answer only indexes below the stored count, and every gateway drops its cached
+   * routes on the event), and stops them REPLACEMENT_DRAIN_MS later, as a rollout retires
+   * replicas: no request is sent to a replica that is going away.
+   */
+  private scaleLater(workloadId: string, scaled: { protonId: string; from: number; to: number }): void {
+    const run = () => this.enqueue(workloadId, 'scale', () => this.scale(workloadId, scaled.protonId));
+    if (scaled.to >= scaled.from) return run();
+    const timer = setTimeout(() => {
+      this.drains.delete(timer);
+      if (!this.stopped) run();
+    }, this.config.REPLACEMENT_DRAIN_MS);
+    timer.unref();
+    this.drains.add(timer);
+  }
+
+  /** Runs the active proton at its stored count; level-triggered, so a repeat or a stale call changes nothing. */
+  private async scale(workloadId: string, protonId: string): Promise<void> {
+    const workload = await this.readModels.get<WorkloadDoc>(WORKLOADS, workloadId);
+    if (!workload || workload.protonId !== protonId || workload.status !== 'running') return;
+    const spec = await this.specFor(workload);
+    if (spec) await this.driver.ensureRunning(spec);
   }
 
   private async stopCurrent(workloadId: string): Promise<void> {
@@ -153,11 +185,16 @@ export class LifecycleSaga implements CommitListener {
     });
   }
 
-  /** The proton spec of a workload's active proton. */
+  /**
+   * The proton spec of a workload's active proton, at the autoscaler's last count when it has
+   * spoken (so a restart resumes there, not at the floor), else at the runtime's own count.
+   */
   private async specFor(workload: WorkloadDoc): Promise<ProtonSpec | null> {
     if (!workload.protonId) return null;
     const artifact = await this.readModels.get<ArtifactDoc>(ARTIFACTS, workload.artifactId);
-    return protonSpecOf(artifact, workload.runtime, { protonId: workload.protonId, workloadId: workload._id });
+    const proton = await this.readModels.get<ProtonDoc>(PROTONS, workload.protonId);
+    const scaled = autoscalingOf(workload.runtime) ? proton?.scale?.desired : undefined;
+    return protonSpecOf(artifact, workload.runtime, { protonId: workload.protonId, workloadId: workload._id }, scaled ?? replicasOf(workload.runtime));
   }
 
   private enqueue(workloadId: string, step: string, work: () => Promise<void>): void {
