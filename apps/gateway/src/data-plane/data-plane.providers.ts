@@ -9,6 +9,7 @@ import { ReplicaForwarder } from './replica.forwarder';
 import { HttpReplicaRouter, REPLICA_ROUTER, ReplicaRouter } from './replica-router';
 import { RouteInvalidation } from './route-invalidation';
 import { RequestRecorder } from './request-recorder';
+import { StandbyHolder } from './standby-holder';
 
 /** Everything the data plane needs; GatewayModule also provides AuthGuard as a class. */
 export const dataPlaneProviders: Provider[] = [
@@ -28,15 +29,25 @@ export const dataPlaneProviders: Provider[] = [
     inject: [MESSAGE_BUS, CONFIG],
   },
   {
+    provide: DataPlaneMetrics,
+    useFactory: (config: GatewayConfig) => new DataPlaneMetrics(config.METRICS_WORKLOAD_LABELS),
+    inject: [CONFIG],
+  },
+  {
     provide: ConcurrencyMeter,
     useFactory: (bus: MessageBus, config: GatewayConfig) => new ConcurrencyMeter(bus, { sampleMs: config.DATA_PLANE_CONCURRENCY_SAMPLE_MS }),
     inject: [MESSAGE_BUS, CONFIG],
   },
   {
     provide: ReplicaForwarder,
-    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter, meter: ConcurrencyMeter) =>
-      new ReplicaForwarder(config, recorder, router, new DataPlaneMetrics(config.METRICS_WORKLOAD_LABELS), meter),
-    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER, ConcurrencyMeter],
+    useFactory: (config: GatewayConfig, recorder: RequestRecorder, router: ReplicaRouter, metrics: DataPlaneMetrics, meter: ConcurrencyMeter) => new ReplicaForwarder(config, recorder, router, metrics, meter),
+    inject: [CONFIG, RequestRecorder, REPLICA_ROUTER, DataPlaneMetrics, ConcurrencyMeter],
+  },
+  {
+    provide: StandbyHolder,
+    // The hold's demand goes through the meter's `publishNow`: it keeps `held` in its level and publishes at once.
+    useFactory: (config: GatewayConfig, router: ReplicaRouter, forwarder: ReplicaForwarder, meter: ConcurrencyMeter, metrics: DataPlaneMetrics) => new StandbyHolder(config, router, forwarder, meter, metrics),
+    inject: [CONFIG, REPLICA_ROUTER, ReplicaForwarder, ConcurrencyMeter, DataPlaneMetrics],
   },
   DataPlaneRoutes,
   RouteInvalidation,

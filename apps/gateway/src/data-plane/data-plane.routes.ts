@@ -11,6 +11,8 @@ import { toResponse } from '../http/api-exception.filter';
 import { DATA_PLANE_PREFIX, parseTarget, upstreamRequestHeaders } from './forwarding';
 import { ReplicaForwarder } from './replica.forwarder';
 import { REPLICA_ROUTER, ReplicaRouter } from './replica-router';
+import { answerDetail } from './detail-answer';
+import { StandbyHolder } from './standby-holder';
 
 /**
  * `ANY /api/v2/endpoints/workloads/:workloadId[/*]`: the data plane.
@@ -33,6 +35,7 @@ export class DataPlaneRoutes implements OnModuleInit {
     private readonly guard: AuthGuard,
     @Inject(REPLICA_ROUTER) private readonly router: ReplicaRouter,
     private readonly forwarder: ReplicaForwarder,
+    private readonly holder: StandbyHolder,
     @Inject(CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -80,7 +83,7 @@ export class DataPlaneRoutes implements OnModuleInit {
     if (declared > limit) throw new ApiError(413, `Request body is larger than ${limit} bytes, the data-plane limit.`, { connection: 'close' });
     const routes = await this.router.resolve(target.workloadId, target.protonId, authed.actor);
     hijack?.();
-    this.forwarder.forward({
+    const ex = {
       req,
       res,
       target,
@@ -88,7 +91,10 @@ export class DataPlaneRoutes implements OnModuleInit {
       headers: upstreamRequestHeaders(req.headers, { remoteAddress: req.socket.remoteAddress, protocol: 'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http', host: req.headers.host }),
       startedAt,
       t0,
-    });
+    };
+    // Scaled to zero: held, body unread, until a replica is ready (or a bound answers 503).
+    if (routes.standby) this.holder.hold(ex, authed.actor);
+    else this.forwarder.forward(ex);
   }
 
   /** The gateway's `{ detail }` answer for a refusal on the raw path (Fastify's error handler does it on the other). */
@@ -98,9 +104,7 @@ export class DataPlaneRoutes implements OnModuleInit {
       res.destroy();
       return;
     }
-    const body = JSON.stringify({ detail });
-    res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    answerDetail(res, status, detail, headers);
     // Node reads and drops the unread body of a kept-alive request; `connection: close` (413) ends it instead.
     if (headers.connection === 'close') req.destroy();
   }

@@ -55,12 +55,15 @@ export interface ReplicaRoutes {
   workloadId: string;
   stable: ReplicaGroup;
   candidate: (ReplicaGroup & { percent: number }) | null;
+  /** No replica is ready and one is on its way (scale from zero): hold the request, do not forward it. */
+  standby: boolean;
 }
 
 /**
  * The data plane's one question to the control plane. Throws ApiError: 404 when the workload
  * (or proton) is not visible to the actor, 403 without the right to invoke it, 503 when no
- * replica is ready. Never returns a table without a replica.
+ * replica is ready. Returns a table without a replica only on standby (`standby: true`): the
+ * proton is scaling up from zero and the caller holds the request (StandbyHolder).
  */
 export interface ReplicaRouter {
   resolve(workloadId: string, protonId: string | null, actor: Actor): Promise<ReplicaRoutes>;
@@ -71,8 +74,8 @@ export interface ReplicaRouter {
 export const REPLICA_ROUTER = Symbol('REPLICA_ROUTER');
 
 /**
- * Refusals (404, 403, 503 "no replica ready") are cached for at most this long: a share granted
- * or a replica that became ready a moment ago must get traffic promptly.
+ * Refusals (404, 403, 503 "no replica ready") and standby tables are cached for at most this
+ * long: a share granted or a replica that became ready a moment ago must get traffic promptly.
  */
 const REFUSAL_CACHE_MS = 250;
 const MAX_ENTRIES = 10_000;
@@ -94,6 +97,8 @@ export function normaliseRoutes(answer: RoutesAnswer): ReplicaRoutes {
     workloadId: answer.workloadId,
     stable: group(answer.protonId ?? '', answer.replicas),
     candidate: candidate ? { ...group(candidate.protonId, candidate.replicas), percent: candidate.percent } : null,
+    // A ready replica is served even on standby (the first one of a scale from zero).
+    standby: answer.standby === true && answer.replicas.length === 0 && !candidate?.replicas.length,
   };
 }
 
@@ -123,8 +128,8 @@ export class HttpReplicaRouter implements ReplicaRouter {
     const entry: Entry = { expires: Number.POSITIVE_INFINITY, result: this.fetch(workloadId, protonId, actor) };
     this.cache.set(key, entry);
     entry.result.then(
-      () => {
-        entry.expires = this.now() + ttl;
+      (routes) => {
+        entry.expires = this.now() + (routes.standby ? Math.min(ttl, REFUSAL_CACHE_MS) : ttl);
       },
       (error: unknown) => {
         const refusal = error instanceof ApiError && (error.status === 404 || error.status === 403 || error.status === 503);
@@ -146,7 +151,7 @@ export class HttpReplicaRouter implements ReplicaRouter {
     const parsed = RoutesAnswer.safeParse(answer);
     if (!parsed.success) throw new ApiError(502, 'The workload service answered an unexpected route table.');
     const routes = normaliseRoutes(parsed.data);
-    if (routes.stable.replicas.length === 0 && !routes.candidate?.replicas.length) throw new ApiError(503, `Workload ${workloadId} has no ready replica.`);
+    if (!routes.standby && routes.stable.replicas.length === 0 && !routes.candidate?.replicas.length) throw new ApiError(503, `Workload ${workloadId} has no ready replica.`);
     return routes;
   }
 }

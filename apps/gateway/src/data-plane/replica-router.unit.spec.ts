@@ -75,4 +75,16 @@ describe('HttpReplicaRouter', () => {
     answers.push({ ...routes, candidate: { protonId: 'p2', percent: 120, replicas: [] } });
     await expect(router().resolve(W, null, actor)).rejects.toMatchObject({ status: 502 });
   });
+
+  it('returns a standby table without replicas instead of 503, cached only briefly; a ready replica wins over standby', async () => {
+    answers.push({ ...routes, replicas: [], standby: true }, { ...routes, standby: true });
+    const r = router();
+    await expect(r.resolve(W, null, actor)).resolves.toMatchObject({ standby: true, stable: { protonId: 'p1', replicas: [] }, candidate: null });
+    clock = 249;
+    await r.resolve(W, null, actor);
+    expect(get).toHaveBeenCalledTimes(1);
+    clock = 250;
+    await expect(r.resolve(W, null, actor)).resolves.toEqual(table);
+    expect(table.standby).toBe(false);
+  });
 });

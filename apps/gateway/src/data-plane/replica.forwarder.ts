@@ -6,21 +6,18 @@ import type { GatewayConfig } from '../config';
 import { downstreamResponseHeaders, DataPlaneTarget } from './forwarding';
 import type { Replica, ReplicaRouter, ReplicaRoutes } from './replica-router';
 import { DataPlaneMetrics } from './data-plane.metrics';
+import { answerDetail } from './detail-answer';
+import { CLIENT_CLOSED_REQUEST, elapsedMs, failureAction, isReplayable, ReplayBuffer, requestRecord } from './forwarding-outcome';
 import type { RequestRecorder } from './request-recorder';
 import type { ConcurrencyMeter, ProtonGauge } from './concurrency.meter';
 import { ReplicaSelector } from './traffic-split';
-
-/** Status recorded when the caller went away before the response was sent (nginx's convention). */
-export const CLIENT_CLOSED_REQUEST = 499;
-
-/** The contract's bound on a recorded path (characters); longer paths are cut. */
-const MAX_RECORDED_PATH = 2048;
 
 /** One request on its way to a replica. */
 export interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
   target: DataPlaneTarget;
+  /** Mutable: a request held on standby gets the table that woke it (StandbyHolder). */
   routes: ReplicaRoutes;
   headers: OutgoingHttpHeaders;
   startedAt: Date;
@@ -29,26 +26,6 @@ export interface Exchange {
 }
 
 class UpstreamTimeout extends Error {}
-
-/**
- * A failed attempt can be repeated on another replica only when nothing of the request body
- * has been consumed: none was read, or there was none and it is over already.
- */
-export function isReplayable(bytesIn: number, bodyStarted: boolean, bodyEnded: boolean): boolean {
-  return bytesIn === 0 && (!bodyStarted || bodyEnded);
-}
-
-/** Request bodies up to this size are kept while they stream, so a reset keep-alive connection can be retried. */
-export const REPLAY_LIMIT_BYTES = 64 * 1024;
-
-export function recordedPath(path: string): string {
-  return path.length > MAX_RECORDED_PATH ? path.slice(0, MAX_RECORDED_PATH) : path;
-}
-
-/** Milliseconds between two performance.now() readings, to the microsecond. */
-export function elapsedMs(t0: number, t1: number): number {
-  return Math.round((t1 - t0) * 1000) / 1000;
-}
 
 /** What every request of one forwarder shares. */
 interface Upstreams {
@@ -64,9 +41,6 @@ interface Upstreams {
   /** A replica of the workload refused a connection: its cached routes are stale. */
   unreachable(workloadId: string): void;
 }
-
-/** Connection-level failures before any byte was exchanged: nothing listens there (any more). */
-const NOT_LISTENING = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Streams a request to a ready replica and the answer back, without buffering either body, and
@@ -124,7 +98,6 @@ export class ReplicaForwarder implements OnApplicationShutdown {
 class Attempt {
   readonly request: ClientRequest;
   bodyStarted = false;
-  responded = false;
 
   constructor(readonly replica: Replica, owner: Forwarding, upstreams: Upstreams, ex: Exchange, fresh: boolean) {
     const { hostname, port } = upstreams.address(replica.url);
@@ -142,10 +115,10 @@ class Attempt {
 }
 
 /**
- * One request from receipt to its record. At most two attempts (a refused connection is tried
- * once more elsewhere); only the current attempt may answer. `settled` turns true when the
- * status line is decided (the replica's answer, a refusal of ours, or the caller leaving);
- * after that a failure can only cut the connection.
+ * One request from receipt to its record. At most two attempts (see failureAction); only the
+ * current attempt may answer. `settled` turns true when the status line is decided (the
+ * replica's answer, a refusal of ours, or the caller leaving); after that a failure can only cut
+ * the connection.
  */
 class Forwarding {
   private bytesIn = 0;
@@ -154,8 +127,7 @@ class Forwarding {
   private attempts = 0;
   private settled = false;
   private current: Attempt;
-  /** The body read so far, while it fits REPLAY_LIMIT_BYTES (null: too large to replay). */
-  private kept: Buffer[] | null;
+  private readonly replay: ReplayBuffer;
   /**
    * Counts this request in its proton's concurrency from the first attempt until the response
    * closes (answered, failed or abandoned: 'close' fires once in every case), on the proton of
@@ -164,7 +136,7 @@ class Forwarding {
   private readonly gauge: ProtonGauge | null;
 
   constructor(private readonly ex: Exchange, private readonly upstreams: Upstreams) {
-    this.kept = Number(ex.req.headers['content-length'] ?? 0) <= REPLAY_LIMIT_BYTES ? [] : null;
+    this.replay = new ReplayBuffer(Number(ex.req.headers['content-length'] ?? 0));
     this.current = this.attempt(upstreams.selector.pick(ex.routes));
     // A response closed already would never emit 'close' again: counting it would leak.
     this.gauge = upstreams.meter && !ex.res.closed ? upstreams.meter.started(ex.routes.workloadId, this.current.replica.protonId, performance.now()) : null;
@@ -177,7 +149,7 @@ class Forwarding {
     attempt.bodyStarted = true;
     const { req } = this.ex;
     // A retry first replays what the failed attempt had consumed.
-    for (const chunk of this.kept ?? []) attempt.request.write(chunk);
+    for (const chunk of this.replay.chunks) attempt.request.write(chunk);
     if (req.readableEnded) {
       attempt.request.end();
       return;
@@ -192,7 +164,6 @@ class Forwarding {
       return;
     }
     const { res } = this.ex;
-    attempt.responded = true;
     this.settled = true;
     this.status = incoming.statusCode ?? 502;
     this.upstreams.metrics.answered(this.ex.routes.workloadId, elapsedMs(this.ex.t0, performance.now()) / 1000);
@@ -209,33 +180,34 @@ class Forwarding {
   onError(attempt: Attempt, error: Error): void {
     if (this.current !== attempt) return;
     const { req, res, routes } = this.ex;
-    if (this.settled) {
-      if (!res.writableFinished) res.destroy();
-      return;
+    const action = failureAction({
+      settled: this.settled,
+      timedOut: error instanceof UpstreamTimeout,
+      code: (error as NodeJS.ErrnoException).code,
+      message: error.message,
+      attempts: this.attempts,
+      replayable: isReplayable(this.bytesIn, attempt.bodyStarted, req.readableEnded),
+      reusedSocket: attempt.request.reusedSocket,
+      bodyKept: this.replay.replayable,
+      callerGone: res.destroyed,
+      replica: attempt.replica.replica,
+      workloadId: routes.workloadId,
+      timeoutMs: this.upstreams.timeoutMs,
+    });
+    switch (action.kind) {
+      case 'cut':
+        if (!res.writableFinished) res.destroy();
+        return;
+      case 'retry':
+        req.unpipe(attempt.request);
+        req.off('data', this.onData);
+        this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
+        return;
+      case 'answer':
+        // A replica that is gone (stopped, deleted, crashed): the next request asks the control plane again.
+        if (action.unreachable) this.upstreams.unreachable(routes.workloadId);
+        this.fail(action.status, action.detail);
     }
-    if (error instanceof UpstreamTimeout) {
-      this.fail(504, `Replica ${attempt.replica.replica} did not answer within ${this.upstreams.timeoutMs} ms.`);
-      return;
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    // A kept-alive connection the replica closed as it was reused (Node's documented race; a
-    // replica shutting down closes its idle connections): nothing was answered, and the body is
-    // kept, so the request goes once more on a fresh connection.
-    const resetOnReuse = code === 'ECONNRESET' && attempt.request.reusedSocket && !attempt.responded && this.kept !== null;
-    if (this.attempts < 2 && (isReplayable(this.bytesIn, attempt.bodyStarted, req.readableEnded) || resetOnReuse) && !res.destroyed) {
-      req.unpipe(attempt.request);
-      req.off('data', this.onData);
-      this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
-      return;
-    }
-    if (code && NOT_LISTENING.has(code)) {
-      // The replica is gone (stopped, deleted, crashed): no replica is ready, which is a 503, and
-      // the next request asks the control plane again.
-      this.upstreams.unreachable(routes.workloadId);
-      this.fail(503, `Workload ${routes.workloadId} has no ready replica (replica ${attempt.replica.replica} refused the connection).`);
-      return;
-    }
-    this.fail(502, `Replica ${attempt.replica.replica} could not be reached: ${code ?? error.message}.`);
   }
 
   private attempt(replica: Replica): Attempt {
@@ -245,10 +217,7 @@ class Forwarding {
 
   private readonly onData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
-    if (this.kept) {
-      if (this.bytesIn <= REPLAY_LIMIT_BYTES) this.kept.push(chunk);
-      else this.kept = null;
-    }
+    this.replay.push(chunk);
     if (this.bytesIn > this.upstreams.bodyLimit) this.fail(413, `Request body is larger than ${this.upstreams.bodyLimit} bytes, the data-plane limit.`);
   };
 
@@ -264,11 +233,8 @@ class Forwarding {
     }
     this.settled = true;
     this.status = code;
-    const body = JSON.stringify({ detail });
     // An unread upload cannot be resumed on this connection: close it after the answer.
-    const close = !req.readableEnded;
-    res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) });
-    res.end(body);
+    answerDetail(res, code, detail, req.readableEnded ? {} : { connection: 'close' });
   }
 
   private onClose(): void {
@@ -285,21 +251,19 @@ class Forwarding {
     const t1 = performance.now();
     if (this.gauge) this.upstreams.meter!.ended(this.gauge, t1);
     this.upstreams.metrics.finished(ex.routes.workloadId, this.status);
-    this.upstreams.recorder.record({
-      type: 'request.record',
-      schemaVersion: 1,
-      id: randomUUID(),
-      workloadId: ex.routes.workloadId,
-      // The proton of the replica that served it: per-proton statistics and rollout analysis read it.
-      protonId: replica.protonId,
-      replica: replica.replica,
-      method: ex.req.method ?? 'GET',
-      path: recordedPath(ex.target.path),
-      status: this.status,
-      startedAt: ex.startedAt.toISOString(),
-      durationMs: elapsedMs(ex.t0, t1),
-      bytesIn: this.bytesIn,
-      bytesOut: this.bytesOut,
-    });
+    this.upstreams.recorder.record(
+      requestRecord(randomUUID(), {
+        workloadId: ex.routes.workloadId,
+        protonId: replica.protonId,
+        replica: replica.replica,
+        method: ex.req.method ?? 'GET',
+        path: ex.target.path,
+        status: this.status,
+        startedAt: ex.startedAt,
+        durationMs: elapsedMs(ex.t0, t1),
+        bytesIn: this.bytesIn,
+        bytesOut: this.bytesOut,
+      }),
+    );
   }
 }

@@ -121,8 +121,15 @@ describe('ReplicaSelector', () => {
 });
 
 describe('normaliseRoutes', () => {
-  it('reads older answers: no candidate, replicas without protonId belong to the table proton', () => {
+  it('reads older answers: no candidate, replicas without protonId belong to the table proton, no standby', () => {
     const routes = normaliseRoutes({ workloadId: W, protonId: OLD, replicas: [{ replica: 'r1', url: 'http://x' }] });
-    expect(routes).toEqual({ workloadId: W, stable: { protonId: OLD, rotationKey: `${W}/${OLD}`, replicas: [{ replica: 'r1', url: 'http://x', protonId: OLD }] }, candidate: null });
+    expect(routes).toEqual({ workloadId: W, stable: { protonId: OLD, rotationKey: `${W}/${OLD}`, replicas: [{ replica: 'r1', url: 'http://x', protonId: OLD }] }, candidate: null, standby: false });
+  });
+
+  it('is on standby only with standby set and no replica in either group', () => {
+    expect(normaliseRoutes({ workloadId: W, protonId: OLD, replicas: [], standby: true }).standby).toBe(true);
+    expect(normaliseRoutes({ workloadId: W, protonId: OLD, replicas: [], standby: false }).standby).toBe(false);
+    expect(normaliseRoutes({ workloadId: W, protonId: OLD, replicas: [{ replica: 'r1', url: 'http://x' }], standby: true }).standby).toBe(false);
+    expect(normaliseRoutes({ workloadId: W, protonId: OLD, replicas: [], standby: true, candidate: { protonId: NEW, percent: 10, replicas: [route('c1', NEW)] } }).standby).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read
 import { ProtonSnapshot, RUNTIME_DRIVER, RuntimeDriver } from '../../runtime';
 import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
-import { replicasOf } from '../domain/proton-spec';
+import { autoscalingOf, replicasOf } from '../domain/proton-spec';
 
 /** Workload statuses whose replicas get no traffic, whatever the runtime still runs. */
 const NOT_SERVING = new Set<string>(['stopping', 'stopped', 'terminated']);
@@ -148,8 +148,14 @@ function replicaIndex(name: string): number {
 }
 
 /** Scaled to zero, or scaled up from zero (until a replica is ready, which the caller checks). */
+/**
+ * Asked of a running workload's active proton with no ready replica: a proton that scales to
+ * zero is then at zero or on its way up from it. Not only while the last Proton Scaled says
+ * `from-zero`: a cold start is a panic, so a second step (e.g. 1 → 2, mode `panic`) can come
+ * before the first replica is ready, and the requests held meanwhile must stay held.
+ */
 function isStandby(proton: ProtonDoc | null): boolean {
-  return !!proton?.scale && (proton.scale.desired === 0 || proton.scale.mode === 'from-zero');
+  return !!proton && (proton.scale?.desired === 0 || autoscalingOf(proton.runtime)?.minReplicaCount === 0);
 }
 
 function render(p: ProtonDoc, replicas: ReplicaCounts): ProtonDto {
