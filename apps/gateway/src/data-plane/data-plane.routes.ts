@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { policyFor, RouteRule } from '@wcp/access';
+import type { Actor } from '@wcp/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -9,7 +10,7 @@ import { CONFIG, GatewayConfig } from '../config';
 import { ApiError } from '../http/api-error';
 import { toResponse } from '../http/api-exception.filter';
 import { DATA_PLANE_PREFIX, parseTarget, upstreamRequestHeaders } from './forwarding';
-import { ReplicaForwarder } from './replica.forwarder';
+import { Exchange, ReplicaForwarder } from './replica.forwarder';
 import { REPLICA_ROUTER, ReplicaRouter } from './replica-router';
 import { answerDetail } from './detail-answer';
 import { StandbyHolder } from './standby-holder';
@@ -83,7 +84,7 @@ export class DataPlaneRoutes implements OnModuleInit {
     if (declared > limit) throw new ApiError(413, `Request body is larger than ${limit} bytes, the data-plane limit.`, { connection: 'close' });
     const routes = await this.router.resolve(target.workloadId, target.protonId, authed.actor);
     hijack?.();
-    const ex = {
+    const ex: Exchange = {
       req,
       res,
       target,
@@ -92,9 +93,25 @@ export class DataPlaneRoutes implements OnModuleInit {
       startedAt,
       t0,
     };
-    // Scaled to zero: held, body unread, until a replica is ready (or a bound answers 503).
-    if (routes.standby) this.holder.hold(ex, authed.actor);
+    ex.retake = () => this.retake(ex, authed.actor);
+    this.dispatch(ex, authed.actor);
+  }
+
+  /** Scaled to zero: held, body unread, until a replica is ready (or a bound answers 503); else forwarded. */
+  private dispatch(ex: Exchange, actor: Actor): void {
+    if (ex.routes.standby) this.holder.hold(ex, actor);
     else this.forwarder.forward(ex);
+  }
+
+  /** A request whose replicas were gone before any byte of it left: routed again from fresh routes (the forwarder forgot the stale ones). */
+  private retake(ex: Exchange, actor: Actor): void {
+    this.router.resolve(ex.routes.workloadId, ex.target.protonId, actor).then(
+      (routes) => {
+        ex.routes = routes;
+        this.dispatch(ex, actor);
+      },
+      (error: unknown) => this.refuse(ex.req, ex.res, error),
+    );
   }
 
   /** The gateway's `{ detail }` answer for a refusal on the raw path (Fastify's error handler does it on the other). */

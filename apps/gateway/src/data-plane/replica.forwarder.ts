@@ -19,6 +19,12 @@ export interface Exchange {
   target: DataPlaneTarget;
   /** Mutable: a request held on standby gets the table that woke it (StandbyHolder). */
   routes: ReplicaRoutes;
+  /**
+   * Set by the data plane, taken once: gives back a request whose replicas all turned out gone
+   * before any byte of it left (the last replica stopped under a cached route, e.g. on the way to
+   * zero), so it is routed again — and held, when the workload is on standby now.
+   */
+  retake?: () => void;
   headers: OutgoingHttpHeaders;
   startedAt: Date;
   /** performance.now() at receipt. */
@@ -126,6 +132,8 @@ class Forwarding {
   private status = 0;
   private attempts = 0;
   private settled = false;
+  /** Given back to the data plane (abandon): another forwarding answers and records the request. */
+  private abandoned = false;
   private current: Attempt;
   private readonly replay: ReplayBuffer;
   /**
@@ -203,10 +211,18 @@ class Forwarding {
         req.off('data', this.onData);
         this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
         return;
-      case 'answer':
+      case 'answer': {
         // A replica that is gone (stopped, deleted, crashed): the next request asks the control plane again.
         if (action.unreachable) this.upstreams.unreachable(routes.workloadId);
+        const retake = this.ex.retake;
+        if (action.unreachable && retake && isReplayable(this.bytesIn, attempt.bodyStarted, req.readableEnded)) {
+          this.ex.retake = undefined;
+          this.abandon();
+          retake();
+          return;
+        }
         this.fail(action.status, action.detail);
+      }
     }
   }
 
@@ -237,7 +253,19 @@ class Forwarding {
     answerDetail(res, code, detail, req.readableEnded ? {} : { connection: 'close' });
   }
 
+  /** Hands the request back (Exchange.retake): no answer and no record here; the forwarding that serves it records it. */
+  private abandon(): void {
+    const { req } = this.ex;
+    this.settled = true;
+    this.abandoned = true;
+    req.off('data', this.onData);
+    req.unpipe(this.current.request);
+    this.current.request.destroy();
+    if (this.gauge) this.upstreams.meter!.ended(this.gauge, performance.now());
+  }
+
   private onClose(): void {
+    if (this.abandoned) return;
     if (!this.settled) {
       // The caller left before any answer: stop the replica's work too.
       this.settled = true;

@@ -12,14 +12,18 @@ const W_FULL = 'c3c3c3c3c3c3c3c3c3c3c3c3';
 const W_LEAVE = 'd4d4d4d4d4d4d4d4d4d4d4d4';
 const W_STOP = 'e5e5e5e5e5e5e5e5e5e5e5e5';
 const W_DELETE = 'f6f6f6f6f6f6f6f6f6f6f6f6';
+const W_GONE = 'a7a7a7a7a7a7a7a7a7a7a7a7';
 const PROTON = 'abababababababababababab';
+/** Proton ids are unique across workloads (the concurrency meter keys by them): W_GONE's own. */
+const PROTON_GONE = 'cdcdcdcdcdcdcdcdcdcdcdcd';
 const AUTH = { authorization: 'Bearer test-token' };
 const MAX_HELD = 10;
 const HOLD_TIMEOUT_MS = 1500;
 /** Long next to the event path, so a wake by a workload event shows as faster than a poll. */
 const POLL_MS = 700;
 
-type RouteState = 'standby' | 'ready' | 'stopped' | 'deleted';
+/** `gone`: one answer naming a replica that no longer listens (a stale route on the way to zero), then standby. */
+type RouteState = 'standby' | 'ready' | 'stopped' | 'deleted' | 'gone';
 
 const listen = (server: Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 
@@ -37,19 +41,25 @@ describe('data plane holds requests of a workload scaled to zero', () => {
   const arrivals: string[] = [];
   let replica: Server;
   let replicaPort = 0;
+  /** A port nothing listens on any more. */
+  let gonePort = 0;
   let workloadService: Server;
   let gateway: GatewayHandle;
   let holder: StandbyHolder;
   let wsPort = 0;
 
   const routesFor = (id: string) => {
+    const protonId = id === W_GONE ? PROTON_GONE : PROTON;
     switch (state.get(id)) {
       case 'standby':
-        return { status: 200, body: { workloadId: id, protonId: PROTON, replicas: [], standby: true } };
+        return { status: 200, body: { workloadId: id, protonId, replicas: [], standby: true } };
       case 'ready':
-        return { status: 200, body: { workloadId: id, protonId: PROTON, replicas: [{ replica: 'r1', url: `http://127.0.0.1:${replicaPort}`, protonId: PROTON }], standby: false } };
+        return { status: 200, body: { workloadId: id, protonId, replicas: [{ replica: 'r1', url: `http://127.0.0.1:${replicaPort}`, protonId }], standby: false } };
       case 'stopped':
-        return { status: 200, body: { workloadId: id, protonId: PROTON, replicas: [] } };
+        return { status: 200, body: { workloadId: id, protonId, replicas: [] } };
+      case 'gone':
+        state.set(id, 'standby');
+        return { status: 200, body: { workloadId: id, protonId, replicas: [{ replica: 'r0', url: `http://127.0.0.1:${gonePort}`, protonId }], standby: false } };
       default:
         return { status: 404, body: { code: 'WORKLOAD_NOT_FOUND', kind: 'not_found', message: `Workload ${id} was not found.` } };
     }
@@ -66,6 +76,9 @@ describe('data plane holds requests of a workload scaled to zero', () => {
       });
     });
     replicaPort = await listen(replica);
+    const closed = createServer();
+    gonePort = await listen(closed);
+    await new Promise((r) => closed.close(r));
 
     workloadService = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://local');
@@ -164,6 +177,22 @@ describe('data plane holds requests of a workload scaled to zero', () => {
 
   /** A workload event, as the workload service publishes them: RouteInvalidation wakes the hold. */
   const workloadEvent = (workloadId: string) => bus.publish(Topics.events, [{ key: workloadId, value: { workloadId, type: 'ProtonScaled' } }]);
+
+  it('holds a request whose cached replica is gone when the workload went to standby, then serves it; one record', async () => {
+    state.set(W_GONE, 'gone');
+    const base = holder.held;
+    const answer = call(W_GONE, '/late', { method: 'POST', body: 'late-body', headers: { 'content-type': 'text/plain' } });
+    await waitFor(() => holder.held > base, 'the refused request held', 5000, 5);
+    expect(state.get(W_GONE)).toBe('standby');
+    state.set(W_GONE, 'ready');
+    await workloadEvent(W_GONE);
+    const done = await answer;
+    expect(done.status).toBe(200);
+    expect(done.body).toEqual({ path: '/late', body: 'late-body' });
+    await waitFor(() => records.some((r) => r.workloadId === W_GONE), 'its record', 5000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(records.filter((r) => r.workloadId === W_GONE).map((r) => [r.status, r.replica])).toEqual([[200, 'r1']]);
+  });
 
   it('holds concurrent requests, signals demand at once, then forwards all of them in arrival order once a replica is ready', async () => {
     state.set(W_HOLD, 'standby');
