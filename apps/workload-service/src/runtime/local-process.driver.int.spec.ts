@@ -193,13 +193,15 @@ describe('LocalProcessDriver', () => {
   it('scales up and down without touching the replicas that stay', async () => {
     const { driver, stateDir } = newDriver();
     const s = spec('local/echo-model:1', 1, { readinessProbe: null });
-    let running = waitFor(driver, is('ProtonRunning', s.protonId));
+    const running = waitFor(driver, is('ProtonRunning', s.protonId));
     await driver.ensureRunning(s);
     await running;
     const [first] = recordedPids(stateDir, s.protonId);
-    running = waitFor(driver, is('ProtonRunning', s.protonId));
+    // A running proton that scales up stays running (its new replica is joining): wait for that replica.
+    const joined = waitFor(driver, (e): e is Extract<RuntimeEvent, { type: 'ReplicaReady' }> => is('ReplicaReady', s.protonId)(e) && e.replica === `${s.protonId}-1`);
     await driver.ensureRunning({ ...s, replicas: 2 });
-    await running;
+    await joined;
+    expect(driver.snapshot(s.protonId)?.overallStatus.state).toBe('running');
     const two = recordedPids(stateDir, s.protonId);
     expect(two).toHaveLength(2);
     expect(two[0]).toBe(first);
