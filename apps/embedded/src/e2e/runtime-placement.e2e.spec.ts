@@ -1,7 +1,6 @@
 import { waitFor } from '@wcp/testing';
-import { readdirSync, readFileSync } from 'node:fs';
 import { waitForStatus } from './api.helpers';
-import { replicaProcesses } from './replica-processes';
+import { environOf, processesWhere, replicaProcesses } from './replica-processes';
 import { echoArtifact, startDistributedSystem, System } from './system.harness';
 
 /**
@@ -12,15 +11,6 @@ import { echoArtifact, startDistributedSystem, System } from './system.harness';
  */
 const WORKLOADS = 8;
 
-/** Environment variables of a live process, or null when it is gone. */
-function environOf(pid: number): Map<string, string> | null {
-  try {
-    return new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  } catch {
-    return null;
-  }
-}
-
 /** The runtime directory (one per workload-service instance) of each live replica of a proton. */
 function runtimeDirsOf(protonId: string): string[] {
   return replicaProcesses(protonId).map((pid) => environOf(pid)?.get('WCP_RUNTIME_DIR') ?? '?');
@@ -28,19 +18,19 @@ function runtimeDirsOf(protonId: string): string[] {
 
 /** SIGKILLs every replica process group a runtime directory launched: what a lost host does to them. */
 function killReplicasOf(runtimeDirPrefix: string): number {
-  let killed = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const dir = environOf(Number(entry))?.get('WCP_RUNTIME_DIR');
-    if (!dir?.startsWith(runtimeDirPrefix)) continue;
-    try {
-      process.kill(-Number(entry), 'SIGKILL');
-    } catch {
-      process.kill(Number(entry), 'SIGKILL');
+  const pids = processesWhere((env) => env.get('WCP_RUNTIME_DIR')?.startsWith(runtimeDirPrefix) === true);
+  for (const pid of pids) {
+    // A group leader takes its group with it; a member may be gone by its turn.
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL');
+        break;
+      } catch {
+        // not a group leader, or gone already
+      }
     }
-    killed += 1;
   }
-  return killed;
+  return pids.length;
 }
 
 describe('runtime placement: workloads run once across two workload-service instances, and move when one dies', () => {

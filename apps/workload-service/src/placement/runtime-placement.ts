@@ -25,8 +25,9 @@ export class RuntimePlacement {
     this.assignment = { partitions: [...assignment.partitions], partitionCount: assignment.partitionCount };
     if (previous && sameAssignment(previous, assignment)) return;
     const at = this.now();
-    const kept = previous?.partitionCount === assignment.partitionCount ? new Set(previous.partitions) : new Set<number>();
-    for (const p of [...this.since.keys()]) if (!assignment.partitions.includes(p) || !kept.has(p)) this.since.delete(p);
+    // Another partition count maps keys anew: nothing is kept then.
+    if (previous?.partitionCount !== assignment.partitionCount) this.since.clear();
+    for (const p of [...this.since.keys()]) if (!assignment.partitions.includes(p)) this.since.delete(p);
     for (const p of assignment.partitions) if (!this.since.has(p)) this.since.set(p, at);
     for (const listener of this.listeners) listener();
   }
