@@ -95,7 +95,10 @@ export class LifecycleSaga implements CommitListener {
       if (running.has(spec.protonId) || this.driver.snapshot(spec.protonId)?.overallStatus.state === 'errored') continue;
       taken += 1;
       this.enqueue(spec.workloadId, 'take-over', async () => {
-        if (this.placement.owns(spec.workloadId)) await this.driver.ensureRunning(spec);
+        // Read again when its turn comes: a stop accepted since the pass read the workloads wins.
+        const workload = await this.readModels.get<WorkloadDoc>(WORKLOADS, spec.workloadId);
+        const active = !!workload && (ACTIVE_STATUSES as string[]).includes(workload.status);
+        if (active && this.placement.owns(spec.workloadId)) await this.driver.ensureRunning(spec);
       });
     }
     // A stop its last instance did not finish (the driver answers for a proton it never ran: stopped).
