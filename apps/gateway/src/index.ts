@@ -13,6 +13,7 @@ import { RouteAudit } from './auth/route-audit';
 import { DataPlaneRoutes } from './data-plane/data-plane.routes';
 import type { GatewayConfig } from './config';
 import type { InternalTransport } from './http/internal.client';
+import { keepConnectionForSmallRefusedBodies } from './http/refused-body.hook';
 
 export type { InternalTransport } from './http/internal.client';
 
@@ -58,6 +59,7 @@ export async function createGateway(options: {
     requestIdHeader: false,
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => createServer((req, res) => dataPlane?.serve(req, res) || serveMetrics(req, res, config.METRICS_TOKEN) || handler(req, res)),
   });
+  keepConnectionForSmallRefusedBodies(adapter.getInstance(), 4 * BODY_LIMIT_BYTES);
   const audit = new RouteAudit(adapter.getInstance());
   observeHttp(adapter.getInstance(), 'gateway');
   // The control plane only: the data plane and /metrics answer ahead of Fastify, without either.

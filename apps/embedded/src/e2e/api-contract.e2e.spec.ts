@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { ApiClient, waitFor } from '@wcp/testing';
 import {
   ACTIVE_STATUSES,
@@ -273,6 +274,29 @@ describe.each([
       expectError(await api.post('/api/v2/artifacts', { ...echoArtifact(), description: 'x'.repeat(1024 * 1024 + 10) }), 413);
       // Just under the limit the body is read and judged on its content (description ≤ 4096 → 422).
       expect((await api.post('/api/v2/workloads', { ...big, description: 'x'.repeat(1000 * 1000) })).status).toBe(422);
+    });
+
+    it('reads and drops a refused body that is not much over the limit: the caller gets its 413, the connection serves the next request', async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const send = (method: string, path: string, body?: string) =>
+        new Promise<{ status: number; body: string; socket: unknown }>((resolve, reject) => {
+          const req = http.request(`${api.baseUrl}${path}`, { method, agent, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+            let text = '';
+            res.on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: text, socket: req.socket }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      try {
+        const refused = await send('POST', '/api/v2/workloads', JSON.stringify({ name: 'big', description: 'x'.repeat(2 * 1024 * 1024) }));
+        expect(refused.status).toBe(413);
+        expect(JSON.parse(refused.body).detail).toEqual(expect.any(String));
+        const next = await send('GET', '/api/v2/workloads?limit=1');
+        expect(next.status).toBe(200);
+        expect(next.socket).toBe(refused.socket);
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('rejects unknown body fields, at any depth, with loc/msg/type', async () => {
