@@ -89,6 +89,7 @@ export function localRuntime(config: WorkloadServiceConfig): { runtime: RuntimeD
     advertiseHost: config.RUNTIME_ADVERTISE_HOST,
     readyTimeoutMs: config.REPLICA_READY_TIMEOUT_MS,
     maxRestarts: config.REPLICA_MAX_RESTARTS,
+    cgroups: config.RUNTIME_CGROUPS,
     logs: { pollMs: config.REPLICA_LOG_POLL_MS, maxBytes: config.REPLICA_LOG_MAX_BYTES, files: config.REPLICA_LOG_FILES },
   });
   return { runtime, imageCatalog: { refusal: (imageUri, entrypoint) => imageRefusal(imageUri, { catalogDirs, entrypoint }) } };

@@ -1,3 +1,4 @@
+import { waitFor } from '@wcp/testing';
 import { adminUser, stopAndWait, waitForStatus } from './api.helpers';
 import { echoArtifact, startEmbeddedSystem, System } from './system.harness';
 
@@ -20,7 +21,7 @@ describe('runtime capacity admission — embedded', () => {
   it('reports which enforcement the runtime uses in the gateway health', async () => {
     const health = await system.api.get('/api/v2/health');
     expect(health.status).toBe(200);
-    expect(health.body.components.runtimeResources).toEqual({ memory: expect.stringMatching(/^(rss-watchdog|none)$/), cpu: 'reported-only', detail: expect.any(String) });
+    expect(health.body.components.runtimeResources).toEqual({ memory: expect.stringMatching(/^(cgroup-v2|cgroup-v1|rss-watchdog|none)$/), cpu: expect.stringMatching(/^(cgroup-v2|cgroup-v1|reported-only)$/), detail: expect.any(String) });
   });
 
   it('refuses a start beyond the capacity with 403 and a detail, leaves the workload stopped, and admits it once capacity is free', async () => {
@@ -60,5 +61,35 @@ describe('runtime capacity admission — embedded', () => {
     expect(admitted.status).toBe(202);
     await waitForStatus(api, big.body.id, 'running', 60_000);
     await stopAndWait(api, big.body.id, 60_000);
+  });
+
+  it('kills a replica that allocates past its memory limit, shows OOMKilled (137) in its container status and an event, and restarts it', async () => {
+    const api = system.api;
+    const enforcement = (await api.get('/api/v2/health')).body.components.runtimeResources;
+    const artifact = {
+      name: 'hog',
+      spec: { containerGroups: [{ name: 'default', containers: [{ name: 'main', primary: true, imageUri: 'local/memory-hog:1', port: 8000, environmentVars: [{ name: 'ALLOC_MB', value: '512' }, { name: 'ALLOC_AFTER_MS', value: '500' }] }] }] },
+    };
+    const hog = await api.post('/api/v2/workloads', { artifact, name: 'hog', runtime: runtimeOf('128Mi') });
+    expect(hog.status).toBe(201);
+    if (enforcement.memory === 'none') {
+      // Skip-free: a host that can enforce nothing says so, and the replica keeps running unlimited.
+      expect(enforcement.detail).toMatch(/not enforced|turned off/);
+      await stopAndWait(api, hog.body.id, 60_000);
+      return;
+    }
+    const protonId = await waitFor(async () => (await api.get(`/api/v2/workloads/${hog.body.id}/protons`)).body.data?.[0]?.id, 'proton', 30_000);
+    const container = await waitFor(async () => {
+      const details = await api.get(`/api/v2/workloads/${hog.body.id}/protons/${protonId}/statusDetails`);
+      const c = details.body.replicas?.[0]?.containers?.[0];
+      return c?.lastState?.reason === 'OOMKilled' ? c : undefined;
+    }, 'an OOMKilled container', 30_000, 200);
+    expect(container).toMatchObject({ restartCount: expect.any(Number), lastState: { status: 'terminated', reason: 'OOMKilled', exitCode: 137 } });
+    expect(container.restartCount).toBeGreaterThanOrEqual(1);
+    const kernel = enforcement.memory.startsWith('cgroup-');
+    expect(container.lastState.message).toMatch(kernel ? /OOM killer at the memory limit of 134217728 bytes/ : /exceeded the limit of 134217728 bytes/);
+    const events = (await api.get(`/api/v2/workloads/${hog.body.id}/events?limit=100`)).body.data as Array<{ eventType: string; details: { reason?: string; exitCode?: number } }>;
+    expect(events.find((e) => e.eventType === 'Replica Restarted')?.details).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
+    await stopAndWait(api, hog.body.id, 60_000);
   });
 });

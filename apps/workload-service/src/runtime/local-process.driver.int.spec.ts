@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Container } from '@wcp/contracts';
+import { cgroupMountsOf, ownGroupOf } from './cgroup.enforcer';
 import { LocalProcessDriver, type LocalProcessDriverOptions } from './local-process.driver';
 import { findProcessesWithEnv, isProcessAlive, signalGroup, waitForExit } from './process-group';
 import type { ProtonSpec, RuntimeEvent } from './runtime-driver';
@@ -50,6 +51,16 @@ function spec(imageUri: string, replicas: number, over: Partial<Container> = {})
 const dirs: string[] = [];
 const drivers: LocalProcessDriver[] = [];
 const hosts: ChildProcess[] = [];
+
+/** The memory and cpu group directories a process runs in, from the kernel's view (/proc). */
+function replicaGroups(pid: number): { memory: string; cpu: string } {
+  const mounts = cgroupMountsOf(readFileSync('/proc/self/mountinfo', 'utf8'));
+  const own = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  const memoryMount = mounts.v1.get('memory');
+  if (memoryMount) return { memory: join(memoryMount, ownGroupOf(own, 'memory') ?? ''), cpu: join(mounts.v1.get('cpu') ?? '', ownGroupOf(own, 'cpu') ?? '') };
+  const unified = join(mounts.unified ?? '', ownGroupOf(own, 'unified') ?? '');
+  return { memory: unified, cpu: unified };
+}
 
 function newDriver(over: Partial<LocalProcessDriverOptions> = {}, stateDir?: string): { driver: LocalProcessDriver; stateDir: string; events: RuntimeEvent[] } {
   const dir = stateDir ?? mkdtempSync(join(tmpdir(), 'wcp-runtime-'));
@@ -284,8 +295,9 @@ describe('LocalProcessDriver', () => {
     expect(c).toMatchObject({ status: 'terminated', exitCode: 1, restartCount: 2, lastState: { status: 'terminated', exitCode: 1 } });
   });
 
-  it('kills a replica that allocates past its memory limit as OOMKilled (137) and restarts it with back-off', async () => {
-    const { driver } = newDriver({ memoryPollMs: 50 });
+  // Both mechanisms where the host has them: the kernel's (cgroups, `auto`) and the watchdog's (`off`).
+  it.each(['auto', 'off'] as const)('kills a replica that allocates past its memory limit as OOMKilled (137) and restarts it with back-off (cgroups %s)', async (cgroups) => {
+    const { driver } = newDriver({ memoryPollMs: 50, cgroups });
     const s: ProtonSpec = {
       ...spec('local/memory-hog:1', 1, { environmentVars: [{ name: 'ALLOC_MB', value: '512' }, { name: 'ALLOC_AFTER_MS', value: '200' }], readinessProbe: null }),
       resources: { cpu: 1, memoryBytes: 128 * 1024 ** 2 },
@@ -295,15 +307,49 @@ describe('LocalProcessDriver', () => {
       expect(driver.enforcement.detail).toMatch(/not enforced/);
       return;
     }
-    expect(driver.enforcement).toMatchObject({ memory: 'rss-watchdog', cpu: 'reported-only' });
+    const byKernel = driver.enforcement.memory.startsWith('cgroup-');
+    if (cgroups === 'off') expect(driver.enforcement).toMatchObject({ memory: 'rss-watchdog', cpu: 'reported-only', detail: expect.stringContaining('RUNTIME_CGROUPS=off') });
     const restarted = waitFor(driver, (e) => e.type === 'ReplicaRestarted' && e.protonId === s.protonId, 15000);
     await driver.ensureRunning(s);
-    expect(await restarted).toMatchObject({ reason: 'OOMKilled', exitCode: 137, signal: 'SIGKILL', restartCount: 1, message: expect.stringMatching(/exceeded the limit of 134217728 bytes/) });
+    expect(await restarted).toMatchObject({
+      reason: 'OOMKilled',
+      exitCode: 137,
+      signal: 'SIGKILL',
+      restartCount: 1,
+      message: byKernel ? expect.stringMatching(/OOM killer at the memory limit of 134217728 bytes/) : expect.stringMatching(/exceeded the limit of 134217728 bytes/),
+    });
     const c = driver.snapshot(s.protonId)?.replicas[0].containers[0];
     expect(c).toMatchObject({ restartCount: 1, lastState: { status: 'terminated', reason: 'OOMKilled', exitCode: 137 } });
     // The restart comes after the back-off: a new process runs again.
     await waitFor(driver, is('ReplicaStarted', s.protonId), 15000);
     expect((await driver.stop(s.protonId, { graceMs: 500 })).stopped).toBe(true);
+  });
+
+  it('limits CPU to the allocation through the cgroup cpu controller, or says it only reports CPU', async () => {
+    const { driver } = newDriver();
+    const s: ProtonSpec = {
+      ...spec('local/memory-hog:1', 1, { environmentVars: [{ name: 'ALLOC_MB', value: '0' }, { name: 'SPIN_MS', value: '1500' }], readinessProbe: null }),
+      resources: { cpu: 0.2, memoryBytes: 256 * 1024 ** 2 },
+    };
+    if (driver.enforcement.cpu === 'reported-only') {
+      expect(driver.enforcement.detail).toMatch(/cpu reported only|no cpu/);
+      return;
+    }
+    const started = waitFor(driver, is('ReplicaStarted', s.protonId));
+    await driver.ensureRunning(s);
+    const { pid } = await started;
+    const groups = replicaGroups(pid);
+    const v2 = driver.enforcement.cpu === 'cgroup-v2';
+    expect(readFileSync(join(groups.cpu, v2 ? 'cpu.max' : 'cpu.cfs_quota_us'), 'utf8').trim()).toBe(v2 ? '20000 100000' : '20000');
+    expect(readFileSync(join(groups.memory, v2 ? 'memory.max' : 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(256 * 1024 ** 2));
+    // Spinning one CPU under a fifth of one, it is throttled in (nearly) every period.
+    await new Promise((r) => setTimeout(r, 1500));
+    const stat = readFileSync(join(groups.cpu, 'cpu.stat'), 'utf8');
+    expect(Number(/nr_throttled (\d+)/.exec(stat)?.[1])).toBeGreaterThan(0);
+    expect((await driver.stop(s.protonId, { graceMs: 500 })).stopped).toBe(true);
+    // The replica's groups go with it.
+    expect(existsSync(groups.cpu)).toBe(false);
+    expect(existsSync(groups.memory)).toBe(false);
   });
 
   it('errors at once on an image outside the catalog', async () => {

@@ -1,6 +1,7 @@
 import { sampled } from '@wcp/metrics';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { closeSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Container } from '@wcp/contracts';
@@ -25,7 +26,8 @@ import { openReplicaLogs, ReplicaLogTailer, type LogTarget, type ReplicaLogOptio
 import { ReplicaStateStore, type ReplicaRecord } from './replica-state.store';
 import { decideExit } from './exit-policy';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './restart-backoff';
-import { cpuSecondsByGroup, MemoryWatchdog, probeEnforcement, readStats, type EnforcementReport } from './resource-limits';
+import { attachReplica, locateReplica, probeCgroups, removeParentGroups, sweepStaleGroups, type CgroupLayout, type ReplicaCgroup } from './cgroup.enforcer';
+import { cpuSecondsByGroup, enforcementOf, MemoryWatchdog, procReadable, readStats, type EnforcementReport } from './resource-limits';
 import type {
   LogShipping,
   LogSink,
@@ -73,13 +75,17 @@ export interface LocalProcessDriverOptions {
   restartGraceMs?: number;
   /** Wait for death after SIGKILL before reporting a replica as unkillable (ms). */
   killWaitMs?: number;
-  /** How often the memory watchdog reads /proc (ms); 0 turns memory enforcement off. */
+  /** How often the memory watchdog reads /proc (ms), where cgroups are not used; 0 turns the watchdog off. */
   memoryPollMs?: number;
+  /** `auto`: kernel limits through cgroups where the host lets this process create groups (cgroup.enforcer.ts); `off`: never. */
+  cgroups?: 'auto' | 'off';
   /** Tailing and rotation of the per-replica log files, once `shipLogs` is called. */
   logs?: ReplicaLogOptions;
   clock?: () => Date;
 }
 
+
+const log = new Logger('LocalProcessDriver');
 
 interface Replica extends ReplicaView {
   index: number;
@@ -104,6 +110,8 @@ interface Replica extends ReplicaView {
   lastProbe: string | null;
   /** Stops the memory watchdog of the current process. */
   unwatchMemory: (() => void) | null;
+  /** The kernel groups limiting the current process, when cgroups are in use. */
+  cgroup: ReplicaCgroup | null;
 }
 
 interface Proton {
@@ -149,7 +157,8 @@ export class LocalProcessDriver implements RuntimeDriver {
   private logs: ReplicaLogTailer | null = null;
   /** What this host enforces (probed once); /health reports it. */
   readonly enforcement: EnforcementReport;
-  private readonly memoryWatchdog: MemoryWatchdog | null;
+  private memoryWatchdog: MemoryWatchdog | null;
+  private readonly cgroups: CgroupLayout | null;
   private recovered = false;
   private closed = false;
 
@@ -176,8 +185,15 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.unsample = sampled('gauge', 'wcp_replicas', 'Replicas this instance runs, by phase (as in statusDetails).', ['state'], (add) => {
       for (const id of this.protons.keys()) for (const r of this.snapshot(id)?.replicas ?? []) add({ state: r.status }, 1);
     });
-    const probed = probeEnforcement();
-    this.enforcement = options.memoryPollMs === 0 ? { ...probed, memory: 'none', detail: `memory enforcement turned off; ${probed.detail}` } : probed;
+    const probed = options.cgroups === 'off' ? { layout: null, detail: 'turned off (RUNTIME_CGROUPS=off)' } : probeCgroups(process.pid);
+    this.cgroups = probed.layout;
+    if (this.cgroups) sweepStaleGroups(this.cgroups, isProcessAlive);
+    this.enforcement = enforcementOf({
+      procReadable: procReadable(),
+      watchdog: options.memoryPollMs !== 0,
+      cgroups: this.cgroups && { version: this.cgroups.version, cpu: this.cgroups.cpu !== null },
+      cgroupDetail: probed.detail,
+    });
     this.memoryWatchdog = this.enforcement.memory === 'rss-watchdog' ? new MemoryWatchdog(options.memoryPollMs ?? 250) : null;
   }
 
@@ -295,6 +311,8 @@ export class LocalProcessDriver implements RuntimeDriver {
     }
     this.closed = true;
     this.memoryWatchdog?.close();
+    // Empty once every replica stopped; replicas left running for the next boot keep theirs.
+    if (this.cgroups) removeParentGroups(this.cgroups);
     for (const p of this.protons.values()) {
       for (const r of p.replicas.values()) {
         this.clearTimers(r);
@@ -437,6 +455,7 @@ export class LocalProcessDriver implements RuntimeDriver {
       everReadyThisRun: false,
       lastProbe: null,
       unwatchMemory: null,
+      cgroup: null,
     };
   }
 
@@ -486,7 +505,7 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.instanceId = instanceId;
     r.adopted = false;
     this.markStarted(p, r, now);
-    this.watchMemory(p, r, gen);
+    this.limit(p, r, gen);
     // Recorded right after spawn: from here on a crash of the service leaves a findable replica.
     this.persist();
     this.emit(p, { type: 'ReplicaStarted', replica: r.name, pid: r.pid, address: r.address ?? '', adopted: false });
@@ -524,7 +543,9 @@ export class LocalProcessDriver implements RuntimeDriver {
     r.restartCount = rec.restartCount;
     r.podStartedAt = rec.podStartedAt;
     this.markStarted(p, r, rec.startedAt);
-    this.watchMemory(p, r, gen);
+    // Its kernel limits outlived us; only a replica outside our groups needs the watchdog.
+    r.cgroup = this.cgroups ? locateReplica(this.cgroups, rec.pid) : null;
+    if (!r.cgroup) this.watchMemory(p, r, gen);
     this.logs?.adopted(logTarget(p, r), rec.instanceId);
     this.emit(p, { type: 'ReplicaStarted', replica: r.name, pid: rec.pid, address: r.address ?? '', adopted: true });
     // It passed its startup phase in the previous life of the service; readiness must be proven again.
@@ -564,7 +585,16 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.clearTimers(r);
     r.unwatchMemory?.();
     r.unwatchMemory = null;
+    const kernelOom = r.killReason === null && (r.cgroup?.oomKills() ?? 0) > 0;
+    if (kernelOom) {
+      r.killReason = 'OOMKilled';
+      r.killMessage = `killed by the kernel's OOM killer at the memory limit of ${p.spec.resources?.memoryBytes ?? '?'} bytes (cgroup ${this.cgroups?.version})`;
+    }
+    r.cgroup?.remove();
+    r.cgroup = null;
     const now = this.now();
+    // An adopted process's exit is seen by polling, without a status: the kernel's kill is SIGKILL.
+    if (kernelOom && code === null && signal === null) signal = 'SIGKILL';
     const exitCode = exitCodeOf(code, signal);
     const natural = r.adopted && code === null && signal === null ? 'Unknown' : terminationReason(code, signal);
     const termination: ReplicaTermination = {
@@ -773,6 +803,24 @@ export class LocalProcessDriver implements RuntimeDriver {
     this.schedule(r, r.generation, this.restartGraceMs, () => {
       if (r.pid === pid && isProcessAlive(pid)) signalGroup(pid, 'SIGKILL');
     });
+  }
+
+  /**
+   * Kernel limits where cgroups are in use (the watchdog where attaching fails, e.g. a group
+   * removed under us), else the watchdog.
+   */
+  private limit(p: Proton, r: Replica, gen: number): void {
+    const resources = p.spec.resources;
+    if (this.cgroups && resources && r.pid !== null) {
+      try {
+        r.cgroup = attachReplica(this.cgroups, `${r.name}-${gen}-${randomUUID().slice(0, 8)}`, r.pid, { memoryBytes: resources.memoryBytes, cpu: resources.cpu });
+        return;
+      } catch (err) {
+        this.memoryWatchdog ??= new MemoryWatchdog(this.options.memoryPollMs || 250);
+        log.warn(`replica ${r.name}: cgroup limits not applied (${(err as Error).message}); memory watched over /proc instead`);
+      }
+    }
+    this.watchMemory(p, r, gen);
   }
 
   /**

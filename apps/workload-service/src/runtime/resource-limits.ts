@@ -1,30 +1,30 @@
 import { readFileSync, readdirSync } from 'node:fs';
 
 /**
- * Resource enforcement of the local runtime, probed once at boot.
+ * Resource enforcement of the local runtime, probed once at boot (docs/resources.md).
  *
- * Memory: a per-replica RSS watchdog. Every `pollMs` it sums the resident set of each watched
- * process group from /proc and SIGKILLs a group over its limit, which makes the OOM
- * classification exact (we know why it died). Chosen over the alternatives because it works
- * on every Linux host without privileges or delegation:
- * - cgroup v2 needs a delegated hierarchy with the memory controller; hosts like this one
- *   mount an empty cgroup2 (no controllers), so it is probed and reported, not used yet.
- * - RLIMIT_AS (prlimit) limits address space, not memory: V8 reserves large virtual ranges at
- *   start, so a limit near the requested memory kills Node before it serves, and a limit far
- *   above it enforces nothing; an allocation failure also dies as SIGABRT/exit 134 (not
- *   classifiable as OOM).
- * The watchdog's price: a burst faster than one poll may overshoot briefly (docs/resources.md).
+ * Memory, in order of preference:
+ * - cgroups (cgroup.enforcer.ts): the kernel limits each replica at the page and its OOM
+ *   killer counts the kill, so `OOMKilled` is exact; v2 where the memory controller is
+ *   delegated to the service, else v1 where a memory hierarchy is writable.
+ * - an RSS watchdog: every `pollMs` it sums the resident set of each replica's process group
+ *   from /proc and SIGKILLs a group over its limit. Works without privileges; a burst faster
+ *   than one poll may overshoot briefly.
+ * - nothing, said so, where neither is available.
+ * Not RLIMIT_AS (prlimit): it limits address space, not memory. V8 reserves large virtual
+ * ranges at start, so a limit near the requested memory kills Node before it serves, one far
+ * above it enforces nothing, and the death is SIGABRT/exit 134, not classifiable as OOM.
  *
- * CPU: reported only (no cgroup cpu controller is used); /health says so.
+ * CPU: the cgroup cpu controller's CFS quota where there is one, else reported only.
  */
 
-export type MemoryEnforcement = 'rss-watchdog' | 'none';
-export type CpuEnforcement = 'reported-only';
+export type MemoryEnforcement = 'cgroup-v2' | 'cgroup-v1' | 'rss-watchdog' | 'none';
+export type CpuEnforcement = 'cgroup-v2' | 'cgroup-v1' | 'reported-only';
 
 export interface EnforcementReport {
   memory: MemoryEnforcement;
   cpu: CpuEnforcement;
-  /** What the probe saw, for operators: why cgroups are not used on this host. */
+  /** What the probe saw, for operators: which mechanism, and why a better one is not used. */
   detail: string;
 }
 
@@ -40,38 +40,29 @@ export function parseProcStat(text: string): { pgrp: number; rssPages: number } 
   return Number.isInteger(pgrp) && Number.isInteger(rssPages) ? { pgrp, rssPages } : null;
 }
 
-/** Controllers a cgroup v2 directory offers (its `cgroup.controllers`). */
-export function parseControllers(text: string): string[] {
-  return text.split(/\s+/).filter(Boolean);
+/**
+ * Decides the enforcement from what the host offers (pure; the driver reads the facts).
+ * `cgroups` is the probe's layout (null: none usable, `cgroupDetail` says why).
+ */
+export function enforcementOf(facts: { procReadable: boolean; cgroups: { version: 'v2' | 'v1'; cpu: boolean } | null; cgroupDetail: string; watchdog: boolean }): EnforcementReport {
+  if (facts.cgroups) {
+    const version = facts.cgroups.version;
+    const cpu = facts.cgroups.cpu ? (`cgroup-${version}` as const) : 'reported-only';
+    return { memory: `cgroup-${version}`, cpu, detail: `memory and ${cpu === 'reported-only' ? 'no cpu (reported only)' : 'cpu'} limited per replica by ${facts.cgroupDetail}` };
+  }
+  const why = `cgroups not used: ${facts.cgroupDetail}`;
+  if (!facts.watchdog) return { memory: 'none', cpu: 'reported-only', detail: `memory enforcement turned off; cpu reported only; ${why}` };
+  if (!facts.procReadable) return { memory: 'none', cpu: 'reported-only', detail: `no readable /proc: memory limits are not enforced; cpu reported only; ${why}` };
+  return { memory: 'rss-watchdog', cpu: 'reported-only', detail: `memory: per-replica RSS watchdog over /proc; cpu: reported only; ${why}` };
 }
 
-/** Decides the enforcement from what the host offers (pure; `probeEnforcement` reads the facts). */
-export function enforcementOf(facts: { procReadable: boolean; cgroup2Controllers: string[] | null }): EnforcementReport {
-  const cgroup =
-    facts.cgroup2Controllers === null
-      ? 'no cgroup2 hierarchy found'
-      : `cgroup2 controllers offered: ${facts.cgroup2Controllers.length ? facts.cgroup2Controllers.join(' ') : 'none'} (cgroup enforcement is not implemented yet)`;
-  if (!facts.procReadable) return { memory: 'none', cpu: 'reported-only', detail: `no readable /proc: memory limits are not enforced; ${cgroup}` };
-  return { memory: 'rss-watchdog', cpu: 'reported-only', detail: `memory: per-replica RSS watchdog over /proc; cpu: reported only; ${cgroup}` };
-}
-
-export function probeEnforcement(): EnforcementReport {
-  let procReadable = false;
+/** Whether /proc/<pid>/stat of this process is readable and parsable (the watchdog's and CPU sampling's source). */
+export function procReadable(): boolean {
   try {
-    procReadable = parseProcStat(readFileSync(`/proc/${process.pid}/stat`, 'utf8')) !== null;
+    return parseProcStat(readFileSync(`/proc/${process.pid}/stat`, 'utf8')) !== null;
   } catch {
-    procReadable = false;
+    return false;
   }
-  let cgroup2Controllers: string[] | null = null;
-  for (const dir of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
-    try {
-      cgroup2Controllers = parseControllers(readFileSync(`${dir}/cgroup.controllers`, 'utf8'));
-      break;
-    } catch {
-      // not a cgroup2 mount
-    }
-  }
-  return enforcementOf({ procReadable, cgroup2Controllers });
 }
 
 /** Resident bytes per process group, for the groups in `pgids`, from stat lines. */

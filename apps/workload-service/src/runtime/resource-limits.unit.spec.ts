@@ -1,4 +1,4 @@
-import { cpuSecondsByGroup, enforcementOf, parseControllers, parseProcCpu, parseProcStat, rssByGroup } from './resource-limits';
+import { cpuSecondsByGroup, enforcementOf, parseProcCpu, parseProcStat, rssByGroup } from './resource-limits';
 
 // A real /proc/<pid>/stat layout: the command may hold spaces and ')'.
 const stat = (pid: number, comm: string, pgrp: number, rssPages: number) =>
@@ -24,15 +24,26 @@ describe('rssByGroup', () => {
 });
 
 describe('enforcementOf', () => {
-  it('uses the RSS watchdog where /proc is readable, and says what cgroup2 offered', () => {
-    const report = enforcementOf({ procReadable: true, cgroup2Controllers: [] });
-    expect(report).toMatchObject({ memory: 'rss-watchdog', cpu: 'reported-only' });
-    expect(report.detail).toContain('cgroup2 controllers offered: none');
-    expect(enforcementOf({ procReadable: true, cgroup2Controllers: parseControllers('cpu memory pids\n') }).detail).toContain('cpu memory pids');
+  const none = { cgroups: null, cgroupDetail: 'cgroup v2: the memory controller is not delegated to /sys/fs/cgroup (offered: none)' };
+
+  it('prefers cgroups: memory always, cpu when the cpu controller came with it', () => {
+    expect(enforcementOf({ procReadable: true, watchdog: true, cgroups: { version: 'v2', cpu: true }, cgroupDetail: 'cgroup v2 at /sys/fs/cgroup/svc/wcp-1' })).toEqual({
+      memory: 'cgroup-v2',
+      cpu: 'cgroup-v2',
+      detail: 'memory and cpu limited per replica by cgroup v2 at /sys/fs/cgroup/svc/wcp-1',
+    });
+    expect(enforcementOf({ procReadable: true, watchdog: true, cgroups: { version: 'v1', cpu: false }, cgroupDetail: 'cgroup v1 memory at /m' })).toMatchObject({ memory: 'cgroup-v1', cpu: 'reported-only' });
   });
 
-  it('enforces no memory limit without /proc, and says so', () => {
-    expect(enforcementOf({ procReadable: false, cgroup2Controllers: null })).toMatchObject({ memory: 'none', cpu: 'reported-only', detail: expect.stringContaining('not enforced') });
+  it('falls back to the RSS watchdog where /proc is readable, and says why cgroups are not used', () => {
+    const report = enforcementOf({ procReadable: true, watchdog: true, ...none });
+    expect(report).toMatchObject({ memory: 'rss-watchdog', cpu: 'reported-only' });
+    expect(report.detail).toContain('not delegated');
+  });
+
+  it('enforces no memory limit without /proc, or when turned off, and says so', () => {
+    expect(enforcementOf({ procReadable: false, watchdog: true, ...none })).toMatchObject({ memory: 'none', cpu: 'reported-only', detail: expect.stringContaining('not enforced') });
+    expect(enforcementOf({ procReadable: true, watchdog: false, ...none })).toMatchObject({ memory: 'none', detail: expect.stringContaining('turned off') });
   });
 });
 
