@@ -696,6 +696,11 @@ describe.each([
       ).toBe(201);
       expectValidationError(await api.post('/api/v2/workloads', group({}, 'lots')), { loc: at('containers', 0, 'resourceAllocation', 'memory') });
       expectValidationError(await api.post('/api/v2/workloads', group({ replicaCount: 1, surprise: true })), { loc: at('surprise'), type: 'extra_forbidden' });
+      // A GPU the local runtime cannot give is refused, not accepted and ignored; nothing is created.
+      const gpu = await api.post('/api/v2/workloads', { name: 'wants-gpu', artifact: echoArtifact(), runtime: { containerGroups: [{ name: 'default', containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: '1Gi', gpu: 1 } }] }] } });
+      expectValidationError(gpu, { loc: at('containers', 0, 'resourceAllocation', 'gpu') });
+      expect(JSON.stringify(gpu.body.detail)).toContain('no GPUs');
+      expect(await listAll(api, '/api/v2/workloads?search=wants-gpu')).toEqual([]);
     });
 
     it('validates the create body: artifactId xor artifact, name, importance, tags', async () => {

@@ -8,6 +8,13 @@ export interface ArtifactGroups {
 type Group = RuntimeSettings['containerGroups'][number];
 type Allocation = Group['containers'][number]['resourceAllocation'];
 
+/**
+ * GPUs a replica can be given. The local process runtime assigns no devices, so a GPU request is
+ * refused rather than accepted and ignored; a driver that schedules devices (Kubernetes' device
+ * plugins) would make this its capacity.
+ */
+const GPUS_PER_REPLICA = 0;
+
 const DEFAULT_ALLOCATION: Allocation = { cpu: DEFAULT_CPU, memory: DEFAULT_MEMORY_BYTES, gpu: null };
 
 /**
@@ -62,6 +69,17 @@ export function resolveRuntime(
         return { name: c.name, resourceAllocation: own ? { cpu: own.cpu, memory: own.memory, gpu: own.gpu ?? null } : { ...fallback } };
       }),
     });
+    for (const c of groups[groups.length - 1].containers) {
+      const gpu = c.resourceAllocation.gpu ?? 0;
+      if (gpu <= GPUS_PER_REPLICA) continue;
+      const j = overrides.findIndex((o) => o.name === c.name && o.resourceAllocation);
+      return domainError(
+        'validation',
+        'RUNTIME_GPU_UNAVAILABLE',
+        `the runtime has no GPUs to assign: container '${c.name}' asks for ${gpu} (resourceAllocation.gpu must be 0 or null${j < 0 ? `; it comes from bundle '${bundleId}'` : ''})`,
+        ['body', 'runtime', 'containerGroups', ...(j < 0 ? at('resourceBundles', 0) : at('containers', j, 'resourceAllocation', 'gpu'))],
+      );
+    }
   }
   return { containerGroups: groups };
 }

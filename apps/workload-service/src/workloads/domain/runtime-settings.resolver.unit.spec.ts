@@ -64,6 +64,22 @@ describe('resolveRuntime (partial runtimes, spec §2)', () => {
     expect(resolved).toMatchObject({ containerGroups: [{ replicaCount: null, autoscaling: { cooldownPeriodMinutes: null } }] });
   });
 
+  it('refuses a GPU the runtime cannot give, at the field or the bundle it came from; 0 and null are no GPU', () => {
+    expect(resolve({ containerGroups: [{ containers: [{ name: 'sidecar', resourceAllocation: { cpu: 1, memory: '1Gi', gpu: 0 } }, { name: 'main', resourceAllocation: { cpu: 1, memory: '1Gi', gpu: 1 } }] }] })).toEqual({
+      kind: 'validation',
+      code: 'RUNTIME_GPU_UNAVAILABLE',
+      message: "the runtime has no GPUs to assign: container 'main' asks for 1 (resourceAllocation.gpu must be 0 or null)",
+      loc: ['body', 'runtime', 'containerGroups', 0, 'containers', 1, 'resourceAllocation', 'gpu'],
+    });
+    const gpuBundles = { ...DEFAULT_RESOURCE_BUNDLES, 'gpu.small': { cpu: 4, memory: 16 * 1024 ** 3, gpu: 1 } };
+    expect(resolveRuntime(Runtime.parse({ containerGroups: [{ resourceBundles: ['gpu.small'] }] }), artifact, gpuBundles)).toMatchObject({
+      code: 'RUNTIME_GPU_UNAVAILABLE',
+      message: expect.stringContaining("it comes from bundle 'gpu.small'"),
+      loc: ['body', 'runtime', 'containerGroups', 0, 'resourceBundles', 0],
+    });
+    expect(resolve({ containerGroups: [{ containers: [{ name: 'main', resourceAllocation: { cpu: 1, memory: '1Gi', gpu: 0 } }] }] })).toMatchObject({ containerGroups: [{ containers: [{ resourceAllocation: { gpu: 0 } }] }] });
+  });
+
   it('rejects duplicate names and more than one bundle at parse time', () => {
     expect(Runtime.safeParse({ containerGroups: [{ name: 'a' }, { name: 'a' }] }).success).toBe(false);
     expect(Runtime.safeParse({ containerGroups: [{ containers: [{ name: 'main' }, { name: 'main' }] }] }).success).toBe(false);
