@@ -43,6 +43,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
 import { AutoscalerSaga } from './workloads/sagas/autoscaler.saga';
+import { CapacityLedger } from './workloads/capacity/capacity-ledger.service';
+import { CapacityReleaseSaga } from './workloads/capacity/capacity-release.saga';
 import { ScaleProtonHandler } from './workloads/commands/scale-proton/scale-proton.handler';
 import { RUNTIME_DRIVER, RuntimeDriver } from './runtime';
 import { WorkloadQueries } from './workloads/queries/workload.queries';
@@ -117,6 +119,8 @@ export class WorkloadServiceModule {
         OutboxRelay,
         LifecycleSaga,
         AutoscalerSaga,
+        CapacityLedger,
+        CapacityReleaseSaga,
         ScaleProtonHandler,
         CommitPipeline,
         AggregateRepository,

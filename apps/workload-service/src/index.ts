@@ -33,6 +33,7 @@ import { WorkloadProjection } from './workloads/projections/workload.projection'
 import { ProtonProjection } from './workloads/projections/proton.projection';
 import { LifecycleSaga } from './workloads/sagas/lifecycle.saga';
 import { AutoscalerSaga } from './workloads/sagas/autoscaler.saga';
+import { CapacityReleaseSaga } from './workloads/capacity/capacity-release.saga';
 import { ReplacementProjection } from './rollouts/projections/replacement.projection';
 import { ReplacementSaga } from './rollouts/sagas/replacement.saga';
 import { imageRefusal, LocalProcessDriver, RuntimeDriver } from './runtime';
@@ -148,6 +149,9 @@ export async function createWorkloadService(options: {
   pipeline.subscribe(lifecycle);
   pipeline.subscribe(replacements);
   pipeline.subscribe(autoscaler);
+  const capacity = app.get(CapacityReleaseSaga);
+  pipeline.subscribe(capacity);
+  await capacity.start();
   await autoscaler.start();
   outbox.start();
   consumer.open();
@@ -170,6 +174,7 @@ export async function createWorkloadService(options: {
       await directory.stop();
       await outbox.stop();
       await autoscaler.shutdown();
+      await capacity.shutdown();
       await replacements.shutdown();
       await lifecycle.shutdown();
       // After the replicas stopped (their last lines), before the caller closes the bus.

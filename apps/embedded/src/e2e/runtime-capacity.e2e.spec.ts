@@ -63,6 +63,22 @@ describe('runtime capacity admission — embedded', () => {
     await stopAndWait(api, big.body.id, 60_000);
   });
 
+  it('admits exactly what fits when creates race for the last capacity, and gives it back on stop', async () => {
+    const api = system.api;
+    // Four at once, 512 MiB each, 1 GiB in all: the ledger orders them, so exactly two deploy whatever the partitions.
+    const created = await Promise.all([0, 1, 2, 3].map((i) => api.post('/api/v2/workloads', { artifact: echoArtifact(`race-${i}`), name: `race-${i}`, runtime: runtimeOf('512Mi') })));
+    const statuses = created.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 403, 403]);
+    for (const refused of created.filter((r) => r.status === 403)) expect(refused.body.detail).toMatch(/exceed the runtime's capacity/);
+    const admitted = created.filter((r) => r.status === 201).map((r) => r.body.id as string);
+    for (const id of admitted) await waitForStatus(api, id, 'running', 60_000);
+    // A stop gives the capacity back at once: the whole 1 GiB is free for one workload.
+    for (const id of admitted) await stopAndWait(api, id, 60_000);
+    const whole = await api.post('/api/v2/workloads', { artifact: echoArtifact('whole'), name: 'whole', runtime: runtimeOf('1Gi') });
+    expect(whole.status).toBe(201);
+    await stopAndWait(api, whole.body.id, 60_000);
+  });
+
   it('kills a replica that allocates past its memory limit, shows OOMKilled (137) in its container status and an event, and restarts it', async () => {
     const api = system.api;
     const enforcement = (await api.get('/api/v2/health')).body.components.runtimeResources;

@@ -16,6 +16,12 @@ export interface ExecuteOptions<S extends Versioned, E extends NewEvent, R> {
   actor: Actor | null;
   now: string;
   decide: (state: S) => { events: E[]; result: R } | DomainError;
+  /**
+   * `fresh` for a stream every instance writes (the capacity ledger): the first attempt then
+   * does not decide on this process's copy, since a refusal decided on a stale copy appends
+   * nothing and so never collides. Default: the cached copy first (the stream's owner has it).
+   */
+  firstRead?: 'fresh' | 'cached';
 }
 
 export type ExecuteOutcome<R> = { ok: true; result: R; duplicate: boolean; commit: Commit | null } | { ok: false; error: DomainError };
@@ -67,7 +73,7 @@ export class AggregateRepository {
       // The first attempt decides on the stream as this process last saw it: if another instance
       // moved it on, the append collides and the next attempt reads it afresh. Then look for the
       // command's commit in what was read (a redelivery), before deciding again.
-      const events = await this.store.readStream(options.streamId, attempt === 0 ? 'cached' : 'fresh');
+      const events = await this.store.readStream(options.streamId, attempt === 0 ? (options.firstRead ?? 'cached') : 'fresh');
       const previous = await this.store.findCommit(options.commitId, options.streamId);
       if (previous) return this.redelivered<R>(previous, options.streamId);
       const state = this.fold(options.streamId, events, options.initial, options.evolve);

@@ -140,8 +140,6 @@ export interface StartContext {
   /** Workloads of the same owner that are running or starting, excluding this one. */
   activeWorkloadsOfOwner: number;
   maxActiveWorkloadsPerOwner: number;
-  /** The refusal of the runtime's capacity check (runtime-capacity.ts) for this workload, if any. */
-  runtimeCapacity?: DomainError | null;
 }
 
 /** The per-owner limit on running workloads: refused on start and on create alike (403). */
@@ -163,7 +161,7 @@ export function decideStart(state: WorkloadState, actor: Actor, workloadId: stri
   if (w.status === 'stopping') {
     return domainError('conflict', 'WORKLOAD_STOPPING', 'Workload is stopping; start it again once it has stopped.');
   }
-  const refusal = capacityRefusal(context) ?? context.runtimeCapacity ?? null;
+  const refusal = capacityRefusal(context);
   if (refusal) return refusal;
   return { events: [{ type: 'workload.start-requested', schemaVersion: 1, data: { protonId: newProtonId } }], result: { accepted: true, message: 'Start requested.' } };
 }

@@ -53,12 +53,6 @@ describe('workload decider', () => {
     expect(decideStart(given(created), owner, W, { activeWorkloadsOfOwner: 5, maxActiveWorkloadsPerOwner: 5 }, P)).toMatchObject({ kind: 'forbidden', code: 'WORKLOAD_LIMIT_EXCEEDED' });
   });
 
-  it('refuses a start beyond the runtime capacity (403), but a running workload stays a no-op (200)', () => {
-    const runtimeCapacity = { kind: 'forbidden' as const, code: 'RUNTIME_CAPACITY_EXCEEDED', message: 'over' };
-    expect(decideStart(given(created), owner, W, { ...limits, runtimeCapacity }, P)).toEqual(runtimeCapacity);
-    expect(decideStart(given(created, status('running')), owner, W, { ...limits, runtimeCapacity }, P)).toMatchObject({ events: [], result: { accepted: false } });
-  });
-
   it('stops a started workload (202), no-op when stopped or stopping (200)', () => {
     expect(decideStop(given(created), owner, W)).toMatchObject({ events: [], result: { accepted: false } });
     const started = given(created, { type: 'workload.start-requested', schemaVersion: 1, data: { protonId: P } });

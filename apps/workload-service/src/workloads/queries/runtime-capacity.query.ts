@@ -6,8 +6,8 @@ import { WORKLOADS } from '../projections/workload.projection';
 
 /**
  * What the running and starting workloads besides `exceptId` hold of the runtime's capacity,
- * from the read model. Like the per-owner limit it is a soft check: two starts racing for the
- * last capacity on different command partitions may both pass (docs/resources.md).
+ * from the read model: the autoscaler's advisory view. Admission itself goes through the
+ * capacity ledger (capacity-ledger.service.ts), which the event store serialises.
  */
 export async function heldCapacity(readModels: ReadModelStore, exceptId: string): Promise<Holding> {
   const docs = await readModels.find<{ _id: string; runtime: RuntimeSettings }>(WORKLOADS, { $and: [{ status: { $in: ACTIVE_STATUSES } }, { _id: { $ne: exceptId } }] });

@@ -2,14 +2,14 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CommandOutcome } from '@wcp/contracts';
 import { ARTIFACTS, ArtifactDoc } from '../../../artifacts/projections/artifact.projection';
-import { capacityLimits, CONFIG, WorkloadServiceConfig } from '../../../config';
+import { CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { failure, success } from '../../../messaging/envelope.command';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { resolveRuntime } from '../../../workloads/domain/runtime-settings.resolver';
-import { holdingOf, runtimeCapacityRefusal } from '../../../workloads/domain/runtime-capacity';
+import { holdingOf } from '../../../workloads/domain/runtime-capacity';
+import { CapacityLedger, withReservation } from '../../../workloads/capacity/capacity-ledger.service';
 import { ACTIVE_STATUSES, evolveWorkload, initialWorkloadState, requireAccess } from '../../../workloads/domain/workload.decider';
-import { heldCapacity } from '../../../workloads/queries/runtime-capacity.query';
 import { SettingsQueries } from '../../queries/settings.queries';
 import { ReplacementStarter } from '../../replacement.starter';
 import { UpdateSettingsCommand } from './update-settings.command';
@@ -29,6 +29,7 @@ export class UpdateSettingsHandler implements ICommandHandler<UpdateSettingsComm
     private readonly settings: SettingsQueries,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+    private readonly ledger: CapacityLedger,
   ) {}
 
   async execute(command: UpdateSettingsCommand): Promise<CommandOutcome> {
@@ -45,26 +46,39 @@ export class UpdateSettingsHandler implements ICommandHandler<UpdateSettingsComm
       const current = await this.settings.get(workloadId, command.actor);
       return 'code' in current ? failure(current) : success({ kind: 'unchanged', settings: current });
     }
-    if (w.replacement?.id !== replacementId && ACTIVE_STATUSES.includes(w.status)) {
-      const refusal = runtimeCapacityRefusal(holdingOf(runtime), await heldCapacity(this.readModels, workloadId), capacityLimits(this.config));
-      if (refusal) return failure(refusal);
-    }
-    const started = await this.starter.start(
-      {
-        commandId: command.envelope.commandId,
-        actor: command.actor,
-        now: command.now,
-        workloadId,
-        replacementId,
-        candidateProtonId,
-        origin: 'settings',
-        strategy: 'rolling',
-        config: undefined,
-        candidateArtifactId: w.artifactId,
-        runtime,
-      },
-      before,
-    );
+    const start = () =>
+      this.starter.start(
+        {
+          commandId: command.envelope.commandId,
+          actor: command.actor,
+          now: command.now,
+          workloadId,
+          replacementId,
+          candidateProtonId,
+          origin: 'settings',
+          strategy: 'rolling',
+          config: undefined,
+          candidateArtifactId: w.artifactId,
+          runtime,
+        },
+        before,
+      );
+    // A running workload's new runtime must fit beside the others: its reservation is replaced, and put back if the replacement does not start.
+    const started =
+      w.replacement?.id !== replacementId && ACTIVE_STATUSES.includes(w.status)
+        ? await withReservation(
+            this.ledger,
+            {
+              workloadId,
+              holding: holdingOf(runtime),
+              previous: holdingOf(w.runtime),
+              actor: command.actor,
+              now: command.now,
+              alreadyCommitted: () => this.repository.isCommitted(command.envelope.commandId, `workload-${workloadId}`),
+            },
+            start,
+          )
+        : await start();
     return started.ok ? success({ kind: 'replacement', replacement: started.value }) : started;
   }
 }

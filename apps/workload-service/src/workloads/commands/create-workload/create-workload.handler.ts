@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { CommandOutcome, domainError, newId } from '@wcp/contracts';
-import { capacityLimits, CONFIG, WorkloadServiceConfig } from '../../../config';
+import { CommandOutcome, domainError, newId, type RuntimeSettings } from '@wcp/contracts';
+import { CONFIG, WorkloadServiceConfig } from '../../../config';
 import { AggregateRepository } from '../../../event-store/aggregate.repository';
 import { READ_MODEL_STORE, ReadModelStore } from '../../../read-models/read-model-store';
 import { decideAttach, decideCreateArtifact, evolveArtifact, initialArtifactState, requireArtifact } from '../../../artifacts/domain/artifact.decider';
@@ -10,9 +10,9 @@ import { ImageCatalogCheck } from '../../../artifacts/image-catalog.check';
 import { failure, success } from '../../../messaging/envelope.command';
 import { resolveRuntime } from '../../domain/runtime-settings.resolver';
 import { capacityRefusal, decideCreate, evolveWorkload, initialWorkloadState, StartContext } from '../../domain/workload.decider';
-import { holdingOf, runtimeCapacityRefusal } from '../../domain/runtime-capacity';
+import { holdingOf } from '../../domain/runtime-capacity';
+import { CapacityLedger, withReservation } from '../../capacity/capacity-ledger.service';
 import { countActiveWorkloadsOfOwner } from '../../queries/owner-capacity.query';
-import { heldCapacity } from '../../queries/runtime-capacity.query';
 import { WORKLOADS, WorkloadDoc } from '../../projections/workload.projection';
 import { renderWorkload } from '../../queries/workload.renderer';
 import { CreateWorkloadCommand } from './create-workload.command';
@@ -31,6 +31,7 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
     private readonly images: ImageCatalogCheck,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(CONFIG) private readonly config: WorkloadServiceConfig,
+    private readonly ledger: CapacityLedger,
   ) {}
 
   async execute(command: CreateWorkloadCommand): Promise<CommandOutcome> {
@@ -60,13 +61,29 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
       activeWorkloadsOfOwner: resuming ? 0 : await countActiveWorkloadsOfOwner(this.readModels, actor.id, workloadId),
       maxActiveWorkloadsPerOwner: this.config.MAX_ACTIVE_WORKLOADS_PER_OWNER,
     };
-    const runtimeRefusal = resuming ? null : runtimeCapacityRefusal(holdingOf(runtime), await heldCapacity(this.readModels, workloadId), capacityLimits(this.config));
-    const refusal = capacityRefusal(capacity) ?? runtimeRefusal;
+    const refusal = capacityRefusal(capacity);
     if (refusal) return failure(refusal);
 
+    // Creating deploys: the runtime's capacity is reserved before the first append, and given back if the create does not go through.
+    const workloadStream = `workload-${workloadId}`;
+    const created = await withReservation(
+      this.ledger,
+      { workloadId, holding: holdingOf(runtime), previous: null, actor, now, alreadyCommitted: () => this.repository.isCommitted(commandId, workloadStream) },
+      () => this.bindAndCreate(command, artifactId, runtime, capacity),
+    );
+    if (!created.ok) return failure(created.error);
+    const doc = await this.readModels.get<WorkloadDoc>(WORKLOADS, workloadId);
+    if (!doc) return failure(domainError('not_found', 'WORKLOAD_NOT_FOUND', `Workload ${workloadId} was not found.`));
+    return success(renderWorkload(doc, actor));
+  }
+
+  private async bindAndCreate(command: CreateWorkloadCommand, artifactId: string, runtime: RuntimeSettings, capacity: StartContext) {
+    const { workloadId, input } = command.body;
+    const { commandId } = command.envelope;
+    const { now, actor } = command;
     // An inline artifact is created and bound in one commit; an existing one is only bound.
     const bound = await this.repository.execute({
-      streamId: artifactStream,
+      streamId: `artifact-${artifactId}`,
       initial: initialArtifactState,
       evolve: evolveArtifact,
       commitId: `${commandId}:artifact`,
@@ -86,9 +103,9 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
         return { events: [...events, ...attach], result: null };
       },
     });
-    if (!bound.ok) return failure(bound.error);
+    if (!bound.ok) return bound;
 
-    const created = await this.repository.execute({
+    return this.repository.execute({
       streamId: `workload-${workloadId}`,
       initial: initialWorkloadState,
       evolve: evolveWorkload,
@@ -105,9 +122,5 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
           newId(),
         ),
     });
-    if (!created.ok) return failure(created.error);
-    const doc = await this.readModels.get<WorkloadDoc>(WORKLOADS, workloadId);
-    if (!doc) return failure(domainError('not_found', 'WORKLOAD_NOT_FOUND', `Workload ${workloadId} was not found.`));
-    return success(renderWorkload(doc, actor));
   }
 }
