@@ -154,6 +154,49 @@ describe('autoscaling on HTTP concurrency (embedded)', () => {
     );
   }, 120_000);
 
+  it('scales on CPU: CPU-bound requests over half of a quarter CPU scale 1 → 2+, and back to 1 when they stop', async () => {
+    const runtime = {
+      containerGroups: [
+        {
+          name: 'default',
+          replicaCount: null,
+          autoscaling: { enabled: true, minReplicaCount: 1, maxReplicaCount: 3, policies: [{ scalingMetric: 'cpuAverageUtilization', target: 50 }], cooldownPeriodMinutes: COOLDOWN_MINUTES },
+          containers: [{ name: 'main', resourceAllocation: { cpu: 0.25, memory: '256Mi' } }],
+        },
+      ],
+    };
+    const created = await system.api.post('/api/v2/workloads', { name: 'autoscale-cpu', artifact: artifact('autoscale-cpu'), runtime });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const { protonId } = await waitFor(async () => {
+      const body = (await system.api.get(`/api/v2/workloads/${id}`)).body;
+      return body.status === 'running' ? body : undefined;
+    }, 'autoscale-cpu running', 30_000, 100);
+
+    // Two callers of 50 ms-of-CPU requests keep a replica at (or, where CPU is only reported, above) its whole quarter CPU: 100 % of the allocation, twice the target.
+    let loading = true;
+    const statuses: number[] = [];
+    const caller = async () => {
+      while (loading) statuses.push((await system.api.post(`/api/v2/endpoints/workloads/${id}/predict?cpuMs=50`, { x: 1 })).status);
+    };
+    const callers = [caller(), caller()];
+    const up = await waitFor(async () => (await scaledEvents(system, id)).find((e) => e.details.to >= 2), 'a scale-up on CPU', 30_000, 200);
+    loading = false;
+    await Promise.all(callers);
+    expect(up.details).toMatchObject({ protonId, from: 1, metric: 'cpuAverageUtilization', target: 50, policy: 0 });
+    expect(up.details.observed).toBeGreaterThan(50);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    process.stdout.write(`autoscaling reaction: cpuAverageUtilization 50 % scaled 1 → ${up.details.to} at ${up.details.observed} % (${up.details.reason})\n`);
+
+    const down = await waitFor(async () => {
+      const p = await proton(system, id, protonId);
+      return p.replicas.desired === 1 && p.replicas.ready === 1 ? p : undefined;
+    }, 'back to 1 replica', 60_000, 200);
+    expect(down.status).toBe('running');
+    expect((await scaledEvents(system, id)).at(-1)?.details).toMatchObject({ to: 1, metric: 'cpuAverageUtilization' });
+    expect((await system.api.post(`/api/v2/workloads/${id}/stop`, {})).status).toBe(202);
+  }, 90_000);
+
   it('keeps a scaled-up count across a restart (from the stream, not the floor), then scales down as usual', async () => {
     const { id, protonId } = await createRunning(system, 'autoscale-restart', 1, 3);
     let loading = true;

@@ -2,7 +2,8 @@
 // local/echo-model:1 — the sample model server of spec/API.md §3b. Plain Node, no dependencies.
 // Env: PORT (required), HOST (listen address, default 127.0.0.1), REPLICA_NAME, ECHO_DELAY_MS (default latency), ECHO_ERROR_RATE (0..1,
 // share of requests answered 500), ECHO_DRAIN_MS (how long a SIGTERM takes to exit, default
-// 0: a slow drain, for tests of stop grace). Query: delayMs=N, status=N override both per request.
+// 0: a slow drain, for tests of stop grace). Query: delayMs=N, status=N override both per request;
+// cpuMs=N computes (keeps the CPU busy) for N ms of CPU time before answering, as a CPU-bound model would.
 // Logs one stdout line per answered request (readiness probes of /healthz excepted): plain text,
 // or a JSON line with "level":"error" for a 5xx, as structured loggers write them.
 const http = require('node:http');
@@ -64,6 +65,16 @@ const server = http.createServer((req, res) => {
     let status = 200;
     if (url.searchParams.has('status') && Number.isInteger(statusParam) && statusParam >= 200 && statusParam <= 599) status = statusParam;
     else if (errorRate > 0 && url.pathname !== '/healthz' && Math.random() < errorRate) status = 500;
+    const cpuParam = Number(url.searchParams.get('cpuMs'));
+    if (Number.isFinite(cpuParam) && cpuParam > 0) {
+      // CPU time, not wall time: under a CPU limit the same work takes longer, as it would for a real model.
+      const used = () => {
+        const u = process.cpuUsage();
+        return u.user + u.system;
+      };
+      const until = used() + Math.min(cpuParam, 10000) * 1000;
+      for (let x = 0; used() < until; ) for (let i = 0; i < 10000; i++) x = (x * 31 + i) % 1000003;
+    }
     const payload = JSON.stringify({ ok: true, replica, path: url.pathname, body });
     const send = () => {
       if (res.destroyed) return;
