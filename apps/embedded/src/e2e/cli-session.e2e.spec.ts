@@ -1,5 +1,5 @@
 import { waitFor } from '@wcp/testing';
-import { ADMIN_TOKEN, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { ADMIN_TOKEN, describeOnSystems } from './system.harness';
 
 /**
  * The vendor CLI's (`datarobot-oss/cli`, `dr workload …`) session, replayed route by route and
@@ -113,21 +113,12 @@ function goRfc3339Nano(ms: number, extraNanos = 0): string {
 
 const logKey = (e: CliLogEntry) => `${e.timestamp}\u0000${e.level}\u0000${e.message}`;
 
-describe.each([
-  ['embedded', () => startEmbeddedSystem()],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem()],
-])('the vendor CLI session — %s', (_mode, start) => {
-  let system: System;
+describeOnSystems('the vendor CLI session', (system) => {
   let cli: Cli;
 
   beforeAll(async () => {
-    system = await start();
     cli = new Cli(`${system.baseUrl}/api/v2`, ADMIN_TOKEN);
   }, 180_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
 
   it('version check → create (inline artifact, partial runtime) → running → endpoint → logs → follow → stop → start → delete', async () => {
     // 1. Every command verifies the token first.

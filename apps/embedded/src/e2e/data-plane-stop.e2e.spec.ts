@@ -1,5 +1,5 @@
 import { waitForStatus } from './api.helpers';
-import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { describeOnSystems, echoArtifact } from './system.harness';
 
 interface Probe {
   status: number;
@@ -13,19 +13,7 @@ interface Probe {
  * accepted, and never a `502` (a replica killed under a stale route). After a delete the
  * workload is gone: `404` (or `503` while it is being torn down), again never a `502`.
  */
-describe.each([
-  ['embedded', () => startEmbeddedSystem()],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem()],
-])('data plane through stop and delete — %s', (_mode, start) => {
-  let system: System;
-
-  beforeAll(async () => {
-    system = await start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
+describeOnSystems('data plane through stop and delete', (system) => {
 
   /** Polls the data plane with `callers` loops until `act` has resolved and `after` more ms have passed. */
   async function pollThrough(workloadId: string, act: () => Promise<void>, after = 1500): Promise<{ probes: Probe[]; acceptedAt: number }> {

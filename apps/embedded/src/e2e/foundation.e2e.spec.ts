@@ -1,24 +1,12 @@
 import { ApiClient } from '@wcp/testing';
 import { ACTIVE_STATUSES, stopAndWait, waitForStatus } from './api.helpers';
-import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { describeOnSystems, echoArtifact } from './system.harness';
 
 /**
  * The first command end to end, in both ways to run: create a workload over HTTP (which
  * deploys it), read it back, restart everything, read it again.
  */
-describe.each([
-  ['embedded', () => startEmbeddedSystem()],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem()],
-])('foundation — %s', (_mode, start) => {
-  let system: System;
-
-  beforeAll(async () => {
-    system = await start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
+describeOnSystems('foundation', (system) => {
 
   it('serves health without a token and refuses the API without one', async () => {
     const anonymous = new ApiClient(system.baseUrl);

@@ -1,6 +1,6 @@
 import { ApiClient } from '@wcp/testing';
 import { createUser, TestUser } from './api.helpers';
-import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { describeOnSystems, echoArtifact } from './system.harness';
 
 /**
  * API.md §1 over HTTP: `Idempotency-Key` (the same request replays the first answer and applies
@@ -9,20 +9,14 @@ import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } fro
  * authentication. Artifacts are the commands used: creating one deploys nothing. Distributed,
  * a second gateway sees the key the first one claimed (the claim is in the workload service).
  */
-describe.each([
-  ['embedded', () => startEmbeddedSystem()],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem()],
-])('Idempotency-Key and 405 — %s', (mode, start) => {
-  let system: System;
+describeOnSystems('Idempotency-Key and 405', (system, mode) => {
   let api: ApiClient;
   let alice: TestUser;
 
   beforeAll(async () => {
-    system = await start();
     api = system.api;
     alice = await createUser(system, 'idem-alice');
   }, 120_000);
-  afterAll(() => system?.stop());
 
   const artifactCount = async (client: ApiClient, name: string) =>
     (await client.get('/api/v2/artifacts?limit=100')).body.data.filter((a: { name: string }) => a.name === name).length;

@@ -1,6 +1,6 @@
 import { parsePrometheus, seriesKey, waitFor } from '@wcp/testing';
 import { waitForStatus } from './api.helpers';
-import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { describeOnSystems, echoArtifact } from './system.harness';
 
 type Samples = Map<string, number>;
 
@@ -10,19 +10,7 @@ type Samples = Map<string, number>;
  * names and outcomes, the workload id), in both modes. Embedded mode serves one merged
  * `/metrics` (each metric declared once: `parsePrometheus` refuses a duplicate).
  */
-describe.each([
-  ['embedded', () => startEmbeddedSystem()],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem()],
-])('metrics — %s', (_mode, start) => {
-  let system: System;
-
-  beforeAll(async () => {
-    system = await start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
+describeOnSystems('metrics', (system) => {
 
   async function scrape(): Promise<Samples> {
     const texts = await Promise.all(

@@ -1,6 +1,6 @@
 import { ApiClient, waitFor } from '@wcp/testing';
 import { replicaProcesses } from './replica-processes';
-import { startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { describeOnSystems, startDistributedSystem, System } from './system.harness';
 
 /**
  * Runtime settings and rollouts (spec §2 Replacement, §3 settings/replacement/history/promote)
@@ -65,21 +65,12 @@ async function eventTypes(api: ApiClient, id: string): Promise<string[]> {
   return (await api.get(`/api/v2/workloads/${id}/events?limit=100`)).body.data.map((e: { eventType: string }) => e.eventType);
 }
 
-describe.each([
-  ['embedded', () => startEmbeddedSystem(ENV)],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem({ 'workload-service': ENV })],
-])('rollouts — %s', (_mode, start) => {
-  let system: System;
+describeOnSystems('rollouts', (system) => {
   let api: ApiClient;
 
   beforeAll(async () => {
-    system = await start();
     api = system.api;
   }, 180_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
 
   it('PATCH settings 2 → 3 replicas under 20+ requests/s: no failed request, one active proton of 3 ready replicas after', async () => {
     const w = await runningWorkload(api, 'rolling', 2);
@@ -206,7 +197,7 @@ describe.each([
     expect(await eventTypes(api, w.id)).toEqual(expect.arrayContaining(['Artifact Promoted', 'Stats Reset']));
     expect((await api.delete(`/api/v2/workloads/${w.id}`)).status).toBe(204);
   }, 150_000);
-});
+}, { embedded: ENV, distributed: { 'workload-service': ENV } });
 
 describe('a workload-service crash in the middle of a rollout (distributed)', () => {
   let system: System;

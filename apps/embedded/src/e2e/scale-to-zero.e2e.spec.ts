@@ -1,6 +1,6 @@
 import { waitFor } from '@wcp/testing';
 import { waitForStatus } from './api.helpers';
-import { echoArtifact, startDistributedSystem, startEmbeddedSystem, System } from './system.harness';
+import { describeOnSystems, echoArtifact } from './system.harness';
 
 /** Short autoscaler windows, so idle → zero takes seconds rather than a minute. */
 const AUTOSCALER_ENV = {
@@ -25,19 +25,7 @@ interface Answer {
  * burst of requests sent at once to it then is held by the data plane while a replica starts,
  * and all of it answers 200. The first answer's latency is about one replica's start time.
  */
-describe.each([
-  ['embedded', () => startEmbeddedSystem({ ...AUTOSCALER_ENV, ...GATEWAY_ENV })],
-  ['distributed (Kafka + FerretDB, three processes)', () => startDistributedSystem({ 'workload-service': AUTOSCALER_ENV, gateway: GATEWAY_ENV })],
-])('scale to zero and back — %s', (_mode, start) => {
-  let system: System;
-
-  beforeAll(async () => {
-    system = await start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await system?.stop();
-  });
+describeOnSystems('scale to zero and back', (system) => {
 
   const proton = async (id: string) => {
     const workload = await system.api.get(`/api/v2/workloads/${id}`);
@@ -96,4 +84,4 @@ describe.each([
     expect(after.proton.replicas.ready).toBeGreaterThanOrEqual(1);
     expect(after.workload.status).toBe('running');
   }, 180_000);
-});
+}, { embedded: { ...AUTOSCALER_ENV, ...GATEWAY_ENV }, distributed: { 'workload-service': AUTOSCALER_ENV, gateway: GATEWAY_ENV } });

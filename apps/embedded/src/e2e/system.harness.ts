@@ -191,3 +191,34 @@ export const echoArtifact = (name = 'echo') => ({
   name,
   spec: { containerGroups: [{ name: 'default', containers: [{ name: 'main', primary: true, imageUri: 'local/echo-model:1', port: 8000 }] }] },
 });
+
+/**
+ * One describe per way to run — embedded, and distributed (Kafka + FerretDB, three processes) —
+ * each with its system started before its tests and stopped after them. `system` stands for the
+ * started one: use it in hooks and tests, not while the describe is being defined.
+ */
+export function describeOnSystems(
+  title: string,
+  define: (system: System, mode: System['mode']) => void,
+  env: { embedded?: Record<string, string>; distributed?: Record<string, Record<string, string>> } = {},
+): void {
+  describe.each([
+    ['embedded', 'embedded' as const, () => startEmbeddedSystem(env.embedded)],
+    ['distributed (Kafka + FerretDB, three processes)', 'distributed' as const, () => startDistributedSystem(env.distributed)],
+  ])(`${title} — %s`, (_label, mode, start) => {
+    let started: System | undefined;
+    const system = new Proxy({} as System, {
+      get: (_target, key) => {
+        if (!started) throw new Error(`the ${mode} system is not started (use it in hooks and tests)`);
+        return Reflect.get(started, key);
+      },
+    });
+    beforeAll(async () => {
+      started = await start();
+    }, 180_000);
+    afterAll(async () => {
+      await started?.stop();
+    });
+    define(system, mode);
+  });
+}
