@@ -37,6 +37,8 @@ export class LifecycleSaga implements CommitListener {
   private readonly held: RuntimeEvent[] = [];
   /** Scale-downs waiting for their replicas to drain; a restart applies the stored count at once. */
   private readonly drains = new Set<NodeJS.Timeout>();
+  /** Workloads whose unfinished stop a rebalance pass has queued and that has not run yet. */
+  private readonly resumingStops = new Set<string>();
 
   constructor(
     @Inject(RUNTIME_DRIVER) private readonly driver: RuntimeDriver,
@@ -102,7 +104,12 @@ export class LifecycleSaga implements CommitListener {
       });
     }
     // A stop its last instance did not finish (the driver answers for a proton it never ran: stopped).
-    for (const w of stopping) this.enqueue(w._id, 'stop', () => this.stop(w._id, w.protonId!));
+    // Once per workload until it ran (a drain can outlast the pass period), and re-read when its turn comes.
+    for (const w of stopping) {
+      if (this.resumingStops.has(w._id)) continue;
+      this.resumingStops.add(w._id);
+      this.enqueue(w._id, 'stop', () => this.stopCurrent(w._id).finally(() => this.resumingStops.delete(w._id)));
+    }
     if (taken > 0) this.logger.log(`took over ${taken} protons of workloads this instance owns now`);
   }
 
