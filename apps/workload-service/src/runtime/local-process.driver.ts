@@ -816,7 +816,7 @@ export class LocalProcessDriver implements RuntimeDriver {
         r.cgroup = attachReplica(this.cgroups, `${r.name}-${gen}-${randomUUID().slice(0, 8)}`, r.pid, { memoryBytes: resources.memoryBytes, cpu: resources.cpu });
         return;
       } catch (err) {
-        this.memoryWatchdog ??= new MemoryWatchdog(this.options.memoryPollMs || 250);
+        if (this.options.memoryPollMs !== 0) this.memoryWatchdog ??= new MemoryWatchdog(this.options.memoryPollMs ?? 250);
         log.warn(`replica ${r.name}: cgroup limits not applied (${(err as Error).message}); memory watched over /proc instead`);
       }
     }

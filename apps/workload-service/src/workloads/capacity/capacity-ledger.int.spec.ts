@@ -4,7 +4,10 @@ import type { WorkloadServiceConfig } from '../../config';
 import { AggregateRepository } from '../../event-store/aggregate.repository';
 import { CommitPipeline } from '../../event-store/commit.pipeline';
 import { MongoEventStore } from '../../event-store/mongo.event-store';
+import { MongoReadModelStore } from '../../read-models/mongo.read-model-store';
 import type { ReadModelStore } from '../../read-models/read-model-store';
+import { WORKLOADS } from '../projections/workload.projection';
+import { CapacityReleaseSaga } from './capacity-release.saga';
 import { CapacityLedger, withReservation } from './capacity-ledger.service';
 
 const Mi = 1024 ** 2;
@@ -63,5 +66,27 @@ describe('capacity ledger on FerretDB', () => {
     await ledger.reserve('c', hold(768), null, NOW);
     const redelivered = await withReservation(ledger, { workloadId: 'd', holding: hold(512), previous: null, actor: null, now: NOW, alreadyCommitted: async () => true }, async () => ({ ok: true as const }));
     expect(redelivered).toEqual({ ok: true });
+  });
+
+  it('reconciles with the read model: releases what stopped workloads still hold (past the grace), records running workloads it did not count', async () => {
+    const { ledger } = instance();
+    for (const id of (await ledger.state()).holdings.keys()) await ledger.release(id, NOW);
+    const readModels = new MongoReadModelStore(connection);
+    const runtime = (memory: number) => ({ containerGroups: [{ name: 'default', replicaCount: 2, autoscaling: null, resourceBundles: [], containers: [{ name: 'main', resourceAllocation: { cpu: 0.25, memory, gpu: null } }] }] });
+    await readModels.put(WORKLOADS, { _id: 'stopped-one', status: 'stopped', runtime: runtime(128 * Mi) });
+    await readModels.put(WORKLOADS, { _id: 'running-uncounted', status: 'running', runtime: runtime(128 * Mi) });
+    await readModels.put(WORKLOADS, { _id: 'starting-counted', status: 'launching', runtime: runtime(128 * Mi) });
+    await ledger.reserve('stopped-one', hold(512), null, '2026-12-03T11:00:00.000Z');
+    await ledger.reserve('starting-counted', hold(256), null, '2026-12-03T11:00:00.000Z');
+    // (Times after the earlier tests': a stream's event times never go backwards.) Reserved a moment ago: its start may be committing; left alone.
+    await ledger.reserve('just-reserved', hold(64), null, '2026-12-03T11:59:50.000Z');
+
+    const saga = new CapacityReleaseSaga(ledger, readModels, { RUNTIME_RESYNC_MS: 60_000 } as WorkloadServiceConfig);
+    expect(await saga.reconcile(Date.parse('2026-12-03T12:00:00.000Z'))).toEqual({ released: ['stopped-one'], recorded: ['running-uncounted'] });
+    const holdings = (await ledger.state()).holdings;
+    expect([...holdings.keys()].sort()).toEqual(['just-reserved', 'running-uncounted', 'starting-counted']);
+    expect(holdings.get('running-uncounted')?.holding).toEqual({ cpu: 0.5, memory: 256 * Mi, replicas: 2 });
+    // A second pass finds nothing to do.
+    expect(await saga.reconcile(Date.parse('2026-12-03T12:00:00.000Z'))).toEqual({ released: [], recorded: [] });
   });
 });

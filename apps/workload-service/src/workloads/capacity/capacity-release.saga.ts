@@ -3,7 +3,9 @@ import { CONFIG, WorkloadServiceConfig } from '../../config';
 import type { CommitListener } from '../../event-store/commit.pipeline';
 import type { Commit, StoredEvent } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
+import type { RuntimeSettings } from '@wcp/contracts';
 import { staleReservations } from '../domain/capacity-ledger.decider';
+import { holdingOf } from '../domain/runtime-capacity';
 import { ACTIVE_STATUSES } from '../domain/workload.decider';
 import { WORKLOADS } from '../projections/workload.projection';
 import { CapacityLedger } from './capacity-ledger.service';
@@ -53,15 +55,22 @@ export class CapacityReleaseSaga implements CommitListener {
     await this.chain;
   }
 
-  /** Releases reservations of workloads that hold nothing now. */
-  async reconcile(now = Date.now()): Promise<string[]> {
+  /**
+   * Releases reservations of workloads that hold nothing now, and records what active workloads
+   * without one hold (they started before the limits were set, or before this version): the
+   * ledger then counts everything that runs.
+   */
+  async reconcile(now = Date.now()): Promise<{ released: string[]; recorded: string[] }> {
     const state = await this.ledger.state();
-    if (state.holdings.size === 0) return [];
-    const active = new Set((await this.readModels.find<{ _id: string }>(WORKLOADS, { status: { $in: ACTIVE_STATUSES } })).map((d) => d._id));
-    const stale = staleReservations(state, (id) => active.has(id), new Date(now - RECONCILE_GRACE_MS).toISOString());
-    for (const workloadId of stale) await this.ledger.release(workloadId, new Date(now).toISOString());
-    if (stale.length > 0) this.logger.log(`released the capacity of ${stale.length} workload(s) that hold none: ${stale.join(', ')}`);
-    return stale;
+    const active = new Map((await this.readModels.find<{ _id: string; runtime: RuntimeSettings }>(WORKLOADS, { status: { $in: ACTIVE_STATUSES } })).map((d) => [d._id, d.runtime]));
+    const at = new Date(now).toISOString();
+    const released = staleReservations(state, (id) => active.has(id), new Date(now - RECONCILE_GRACE_MS).toISOString());
+    for (const workloadId of released) await this.ledger.release(workloadId, at);
+    const recorded = [...active.keys()].filter((id) => !state.holdings.has(id));
+    for (const workloadId of recorded) await this.ledger.restore(workloadId, holdingOf(active.get(workloadId)!), at);
+    if (released.length > 0) this.logger.log(`released the capacity of ${released.length} workload(s) that hold none: ${released.join(', ')}`);
+    if (recorded.length > 0) this.logger.log(`recorded the capacity of ${recorded.length} running workload(s) the ledger did not count: ${recorded.join(', ')}`);
+    return { released, recorded };
   }
 
   private enqueue(what: string, work: () => Promise<unknown>): void {
