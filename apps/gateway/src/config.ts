@@ -13,6 +13,7 @@ export const GatewayEnvironment = z.object({
   PUBLIC_BASE_URL: z.url().optional().describe('Base of the `endpoint`, `next` and `previous` URLs in responses, as clients reach the gateway; default `http://127.0.0.1:$PORT`.'),
   KAFKA_BROKERS: CommaList.describe('Comma-separated Kafka bootstrap brokers. Unset: an in-process bus (embedded mode only).'),
   KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Prefix of every Kafka topic and consumer group, so several systems can share one cluster.'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000).describe('Kafka consumer session timeout (ms): how long the group waits for a silent instance before its partitions (and, for the workload service, its workloads) move to another. Within the brokers\' group.min/max.session.timeout.ms.'),
   WORKLOAD_SERVICE_URL: z.url().default('http://127.0.0.1:8081').describe('The workload service\'s internal API (queries, token resolution, routes).'),
   TELEMETRY_SERVICE_URL: z.url().default('http://127.0.0.1:8082').describe('The telemetry service\'s internal API (statistics, logs).'),
   COMMAND_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000).describe('How long a command waits for the workload service\'s result before the gateway answers 504 (ms).'),

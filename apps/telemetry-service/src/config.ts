@@ -15,6 +15,7 @@ export const TelemetryEnvironment = z.object({
   HOST: z.string().min(1).default('127.0.0.1').describe('Address the internal API listens on; `0.0.0.0` in a container.'),
   KAFKA_BROKERS: CommaList.describe('Comma-separated Kafka bootstrap brokers: request records and replica logs come from there. Unset: an in-process bus (embedded mode only).'),
   KAFKA_NAMESPACE: z.string().min(1).optional().describe('Prefix of topics and consumer groups (`<namespace>.<name>`), to run systems side by side on one cluster.'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000).describe('Kafka consumer session timeout (ms): how long the group waits for a silent instance before its partitions (and, for the workload service, its workloads) move to another. Within the brokers\' group.min/max.session.timeout.ms.'),
   KAFKA_CLIENT_ID: z.string().min(1).default('telemetry-service').describe('Kafka client id (broker logs and quotas).'),
   KAFKA_GROUP_ID: z.string().min(1).default('telemetry-service.requests').describe('Consumer group of the request-record consumer.'),
   KAFKA_LOGS_GROUP_ID: z.string().min(1).default('telemetry-service.logs').describe('Consumer group of the replica-log consumer.'),
@@ -42,7 +43,7 @@ const Schema = TelemetryEnvironment
   .transform((env) => ({
     host: env.HOST,
     port: env.INTERNAL_PORT,
-    kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, namespace: env.KAFKA_NAMESPACE } : undefined,
+    kafka: env.KAFKA_BROKERS ? { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, namespace: env.KAFKA_NAMESPACE, sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS } : undefined,
     groupId: env.KAFKA_GROUP_ID,
     ingestConcurrency: env.INGEST_CONCURRENCY,
     logs: { groupId: env.KAFKA_LOGS_GROUP_ID, ttlDays: env.LOGS_TTL_DAYS },

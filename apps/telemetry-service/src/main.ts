@@ -24,6 +24,7 @@ async function main(): Promise<void> {
         brokers: config.kafka.brokers,
         clientId: config.kafka.clientId,
         namespace: config.kafka.namespace,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
         topics: [
           { topic: Topics.requests, partitions: 6 },
           { topic: Topics.requestsDeadLetter, partitions: 1 },

@@ -35,6 +35,7 @@ export const WorkloadServiceEnvironment = z.object({
   MONGODB_DB: z.string().default('workloads').describe('Database name in MONGODB_URI\'s server (wins over a database in the URI).'),
   KAFKA_BROKERS: CommaList.describe('Comma-separated Kafka bootstrap brokers. Unset: an in-process bus (embedded mode only).'),
   KAFKA_NAMESPACE: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Prefix of every Kafka topic and consumer group, so several systems can share one cluster.'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000).describe('Kafka consumer session timeout (ms): how long the group waits for a silent instance before its partitions (and, for the workload service, its workloads) move to another. Within the brokers\' group.min/max.session.timeout.ms.'),
   BOOTSTRAP_API_TOKEN: z.string().min(16, 'BOOTSTRAP_API_TOKEN must be at least 16 characters').optional().describe('When set, user `admin` holds this API token (16+ characters); stored hashed. Without it nobody can call the API on a fresh store.'),
   MAX_ACTIVE_WORKLOADS_PER_OWNER: z.coerce.number().int().min(1).default(20).describe('Creating or starting a workload beyond this many active ones of one owner answers 403.'),
   RUNTIME_MAX_CPU: z.coerce.number().positive().optional().describe('Admission: CPUs (fractional) all running workloads may hold together (replicas × allocation; an autoscaled group counts minReplicaCount, at least 1); a start or create beyond it answers 403. Unset: unlimited.'),

@@ -18,6 +18,7 @@ async function main() {
   const bus = new KafkaBus({
     brokers: config.KAFKA_BROKERS,
     namespace: config.KAFKA_NAMESPACE,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     clientId: 'workload-service',
     topics: [
       { topic: Topics.commands, partitions: config.COMMAND_PARTITIONS },

@@ -18,6 +18,11 @@ export interface KafkaBusOptions {
    * test runs, share one cluster without seeing each other. Business code keeps plain names.
    */
   namespace?: string;
+  /**
+   * How long the group waits for a silent member before its partitions move (ms; the failover
+   * time of a killed instance). Brokers bound it (group.min/max.session.timeout.ms, 6–1800 s by default).
+   */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -130,9 +135,10 @@ export class KafkaBus implements MessageBus {
     const topic = this.ns(options.topic);
     const consumer = this.kafka.consumer({
       groupId: this.ns(options.groupId),
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      rebalanceTimeout: 10_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      // Well under a third of the session, as Kafka advises, so one late heartbeat is not a death.
+      heartbeatInterval: Math.min(1_000, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 3)),
+      rebalanceTimeout: Math.max(10_000, this.options.sessionTimeoutMs ?? 10_000),
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: true,
     });
