@@ -32,7 +32,7 @@ interface HookHost {
  * from `preValidation` on (after the body is read: the body's stream events would run outside a
  * scope entered earlier), so the guards, handlers and filters log it; and one line when it is
  * answered, at `level` (the gateway's API: info; the services' internal APIs: debug). At debug
- * the line also holds the request headers, with Authorization and cookies redacted (REDACT_PATHS).
+ * the line also holds the request headers, with Authorization and cookies redacted (redactSecrets).
  */
 export function logRequests(fastify: HookHost, logger: Logger, level: 'info' | 'debug'): void {
   fastify.addHook('onRequest', (request, reply, done) => {

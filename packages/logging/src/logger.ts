@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import pino, { DestinationStream, Logger } from 'pino';
 import { logFields } from './log-context';
-import { REDACT_PATHS, REDACTED } from './redaction';
+import { redactSecrets } from './redaction';
 
 export type LogFormat = 'json' | 'pretty';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -19,16 +19,15 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** The pino options every app shares: redaction, ISO time, level as its name, the bound ids. */
+/** The pino options every app shares: redaction (a formatter, see redactSecrets), ISO time, level as its name, the bound ids. */
 export function pinoOptions(options: Pick<LoggerOptions, 'app' | 'level' | 'mixin'>): pino.LoggerOptions {
   const extra = options.mixin;
   return {
     level: options.level,
     // hostname: the pod or container in a deployment; pid: which of several instances on one host.
     base: { app: options.app, hostname: hostname(), pid: process.pid },
-    redact: { paths: REDACT_PATHS, censor: REDACTED },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: redactSecrets },
     // Called per line written (never for a level that is off): the ids bound by withLogFields.
     mixin: extra ? () => ({ ...logFields(), ...extra() }) : () => ({ ...logFields() }),
   };
