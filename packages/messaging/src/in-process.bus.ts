@@ -127,32 +127,35 @@ export class InProcessBus implements MessageBus {
   private drain(id: string, group: Group): void {
     if (group.running || group.stopped || group.handlers.length === 0) return;
     group.running = true;
-    setImmediate(this.scope.bind(async () => {
-      try {
-        const [topic] = id.split('\u0000');
-        const log = this.log(topic);
-        while (!group.stopped && group.offset < log.base + log.items.length && group.handlers.length > 0) {
-          const handler = group.handlers[0];
-          const start = group.offset - log.base;
-          const batch = log.items.slice(start, start + (this.options.maxBatch ?? 5000));
-          const outcomes = await runWithRetry(batch, handler.handleBatch, () => group.stopped || this.closed, () => undefined);
-          for (let i = 0; i < outcomes.length; i++) {
-            const outcome = outcomes[i];
-            if (outcome.kind === 'dead-letter') {
-              await this.publish(handler.deadLetterTopic ?? `${topic}.dlq`, [
-                { key: batch[i].key, value: batch[i].value, headers: { ...batch[i].headers, 'x-dead-letter-reason': outcome.reason, 'x-original-topic': topic } },
-              ]);
-            }
-          }
-          group.offset += outcomes.length;
-          this.trim(topic);
-        }
-      } finally {
-        group.running = false;
-      }
+    // runInAsyncScope, not scope.bind: bind makes a new bound function (through a deprecation shim) every time.
+    setImmediate(() => this.scope.runInAsyncScope(() => void this.drainNow(id, group)));
+  }
+
+  private async drainNow(id: string, group: Group): Promise<void> {
+    try {
       const [topic] = id.split('\u0000');
       const log = this.log(topic);
-      if (!group.stopped && group.offset < log.base + log.items.length) this.drain(id, group);
-    }));
+      while (!group.stopped && group.offset < log.base + log.items.length && group.handlers.length > 0) {
+        const handler = group.handlers[0];
+        const start = group.offset - log.base;
+        const batch = log.items.slice(start, start + (this.options.maxBatch ?? 5000));
+        const outcomes = await runWithRetry(batch, handler.handleBatch, () => group.stopped || this.closed, () => undefined);
+        for (let i = 0; i < outcomes.length; i++) {
+          const outcome = outcomes[i];
+          if (outcome.kind === 'dead-letter') {
+            await this.publish(handler.deadLetterTopic ?? `${topic}.dlq`, [
+              { key: batch[i].key, value: batch[i].value, headers: { ...batch[i].headers, 'x-dead-letter-reason': outcome.reason, 'x-original-topic': topic } },
+            ]);
+          }
+        }
+        group.offset += outcomes.length;
+        this.trim(topic);
+      }
+    } finally {
+      group.running = false;
+    }
+    const [topic] = id.split('\u0000');
+    const log = this.log(topic);
+    if (!group.stopped && group.offset < log.base + log.items.length) this.drain(id, group);
   }
 }
