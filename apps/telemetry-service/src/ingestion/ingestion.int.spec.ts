@@ -8,7 +8,7 @@ import { createTelemetryService, insertRequests } from '../index';
 import { refAggregate, refDedup, refSelect, seeded, type RefRecord } from '../testing/stats-reference';
 import { getJson, testConfig, toMessage, waitFor, workloadId } from '../testing/telemetry-test-env';
 import { RequestRecordConsumer } from './request-record.consumer';
-import type { RequestRow } from './request-row';
+import { parseRequestRecord, type RequestRow } from './request-row';
 
 /**
  * Ingestion guarantees on the real engine: malformed records are dead-lettered without blocking,
@@ -160,7 +160,7 @@ it('close() flushes what the writer holds (graceful shutdown)', async () => {
   const writer = new BatchedWriter(insertRequests(client, DB), { flushSize: 100_000, flushIntervalMs: 600_000 });
   const w = workloadId();
   const recs = records(w, 20, 3);
-  const pending = writer.write(recs.map((r) => ({ ...toRow(r) })));
+  const pending = writer.write(recs.map((r) => toRow(r)));
   await writer.close();
   await pending;
   expect(await rawCount(w, true)).toBe(20);
@@ -171,9 +171,7 @@ it('close() flushes what the writer holds (graceful shutdown)', async () => {
 });
 
 function toRow(r: RefRecord): RequestRow {
-  const f = (ms: number) => iso(ms).slice(0, 23).replace('T', ' ');
-  return {
-    id: r.id, workload_id: r.workloadId, proton_id: r.protonId, replica: 'x', method: 'GET', path: '/', status: r.status,
-    started_at: f(r.startedMs), duration_ms: r.durationMs, bytes_in: 0, bytes_out: 0, arrived_at: f(Date.now()),
-  };
+  const parsed = parseRequestRecord(toMessage(r, { replica: 'x', method: 'GET', path: '/', bytesIn: 0, bytesOut: 0 }), Date.now());
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.row;
 }

@@ -1,7 +1,7 @@
 import type { BusMessage, MessageBus } from '@wcp/messaging';
 import { BatchedWriter } from '../clickhouse/batched.writer';
 import { RequestRecordConsumer } from './request-record.consumer';
-import type { RequestRow } from './request-row';
+import { REQUEST_COLUMNS, type RequestRow } from './request-row';
 
 const valid = (id: string) => ({
   type: 'request.record', schemaVersion: 1, id, workloadId: 'a'.repeat(24), protonId: 'p', replica: 'r', method: 'GET', path: '/',
@@ -20,7 +20,8 @@ it('acknowledges valid records once written and dead-letters malformed ones', as
   const outcomes = await consumer.handleBatch([msg(valid('a'), 0), msg({ ...valid('b'), status: 'x' }, 1), msg(valid('c'), 2)]);
   expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'dead-letter', 'ok']);
   expect(outcomes[1]).toMatchObject({ reason: expect.stringContaining('status') });
-  expect(written.map((r) => [r.id, r.started_at, r.arrived_at])).toEqual([
+  const field = (row: RequestRow, column: (typeof REQUEST_COLUMNS)[number]) => row.split('\t')[REQUEST_COLUMNS.indexOf(column)];
+  expect(written.map((r) => [field(r, 'id'), field(r, 'started_at'), field(r, 'arrived_at')])).toEqual([
     ['a', '2026-03-01 00:00:00.000', '2026-03-02 00:00:00.000'],
     ['c', '2026-03-01 00:00:00.000', '2026-03-02 00:00:00.000'],
   ]);

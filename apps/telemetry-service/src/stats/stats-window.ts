@@ -74,39 +74,28 @@ export function bucketCount(p: Period, resolution: Resolution): number {
 }
 
 /**
- * The buckets of a time series: aligned on the period's start, one per resolution step, the
- * last one cut at the period's end, so together they cover the period exactly. Months are
- * counted from the start (each bound is start + k months, not a chain, so days don't drift).
+ * The bounds of a time series' buckets: aligned on the period's start, one bucket per
+ * resolution step, the last one cut at the period's end, so together they cover the period
+ * exactly. Bucket i is [bounds[i], bounds[i + 1]); n buckets have n + 1 bounds (none for an
+ * empty period). Months are counted from the start (each bound is start + k months, not a
+ * chain, so days don't drift).
  */
-export function bucketsOf(p: Period, resolution: Resolution): Period[] {
-  const buckets: Period[] = [];
+export function bucketBounds(p: Period, resolution: Resolution): number[] {
+  const bounds: number[] = [];
   const step = stepMs(resolution);
   for (let i = 0; ; i++) {
     const startMs = step !== null ? p.startMs + i * step : addMonthsUtc(p.startMs, i);
     if (startMs >= p.endMs) break;
-    const next = step !== null ? startMs + step : addMonthsUtc(p.startMs, i + 1);
-    buckets.push({ startMs, endMs: Math.min(next, p.endMs) });
+    bounds.push(startMs);
   }
-  return buckets;
+  if (bounds.length > 0) bounds.push(p.endMs);
+  return bounds;
 }
 
-const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
-const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
-let dayCache = { day: Number.NaN, text: '' };
-
-/**
- * `new Date(ms).toISOString()` for 1970..2261, several times faster: a PT1M series formats
- * 10 081 bounds, and toISOString was the largest cost of the answer. The date part is
- * recomputed only when the day changes.
- */
-export function isoUtc(ms: number): string {
-  const day = Math.floor(ms / DAY_MS);
-  if (day !== dayCache.day) dayCache = { day, text: new Date(day * DAY_MS).toISOString().slice(0, 10) };
-  const t = ms - day * DAY_MS;
-  const h = Math.floor(t / 3_600_000);
-  const m = Math.floor((t % 3_600_000) / 60_000);
-  const sec = Math.floor((t % 60_000) / 1000);
-  return `${dayCache.text}T${pad2(h)}:${pad2(m)}:${pad2(sec)}.${pad3(t % 1000)}Z`;
+/** The buckets of `bucketBounds` as periods. */
+export function bucketsOf(p: Period, resolution: Resolution): Period[] {
+  const bounds = bucketBounds(p, resolution);
+  return bounds.slice(1).map((endMs, i) => ({ startMs: bounds[i], endMs }));
 }
 
 export function isoPeriod(p: Period): { start: string; end: string } {

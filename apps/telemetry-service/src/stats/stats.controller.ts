@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { orThrow } from '../http/domain-error.filter';
 import { StatsService } from './stats.service';
 
@@ -21,7 +21,9 @@ export class StatsController {
     return orThrow(await this.stats.stats(workloadId, query));
   }
 
+  /** Already JSON bytes (thousands of buckets): Fastify sends them as they are. */
   @Get('workloads/:workloadId/stats/:metricName')
+  @Header('content-type', 'application/json; charset=utf-8')
   async metricSeries(@Param('workloadId') workloadId: string, @Param('metricName') metricName: string, @Query() query: unknown) {
     return orThrow(await this.stats.series(workloadId, metricName, query));
   }

@@ -161,6 +161,16 @@ interface AggregateColumns {
   peak?: Array<number | string>;
 }
 
+/** `Aggregate` fields of every bucket of a series, indexed by bucket; NaN = no quantile. */
+export interface BucketColumns {
+  total: Float64Array;
+  slow: Float64Array;
+  userErrors: Float64Array;
+  serverErrors: Float64Array;
+  responseTime: Float64Array;
+  peak: Float64Array;
+}
+
 const num = (column: Array<number | string> | undefined, i: number): number => (column ? Number(column[i]) : 0);
 const nullable = (column: Array<number | string | null> | undefined, i: number): number | null =>
   column === undefined || column[i] === null ? null : Number(column[i]);
@@ -193,6 +203,38 @@ export class StatsRepository {
     return result;
   }
 
+  /**
+   * A series' aggregates as dense columns by bucket index (0, and NaN for the quantile, where a
+   * bucket has no record): no Map, no string key and no object per bucket.
+   */
+  async aggregateBuckets(sel: Selection, grouping: Grouping & { by: 'step' | 'bounds' }, options: AggregateOptions, bucketCount: number): Promise<BucketColumns> {
+    const out: BucketColumns = {
+      total: new Float64Array(bucketCount),
+      slow: new Float64Array(bucketCount),
+      userErrors: new Float64Array(bucketCount),
+      serverErrors: new Float64Array(bucketCount),
+      responseTime: new Float64Array(bucketCount).fill(Number.NaN),
+      peak: new Float64Array(bucketCount),
+    };
+    if (sel.workloadIds.length === 0 || sel.period.endMs <= sel.period.startMs) return out;
+    const c = await observedQuery(grouping.by, () => this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options)));
+    const g = c.g ?? [];
+    const scatter = (to: Float64Array, from: Array<number | string | null> | undefined) => {
+      if (!from) return;
+      for (let i = 0; i < g.length; i++) {
+        const v = from[i];
+        if (v !== null) to[Number(g[i])] = Number(v);
+      }
+    };
+    scatter(out.total, c.total);
+    scatter(out.slow, c.slow);
+    scatter(out.userErrors, c.user_errors);
+    scatter(out.serverErrors, c.server_errors);
+    scatter(out.responseTime, c.response_time);
+    scatter(out.peak, c.peak);
+    return out;
+  }
+
   async addReset(reset: ResetInput): Promise<void> {
     await this.client.insert({
       table: `${this.db}.stats_resets`,
@@ -218,7 +260,14 @@ export class StatsRepository {
    * per-row parsing) cost more than the query itself at a million records.
    */
   private async columns<T>(q: SqlQuery): Promise<Partial<T>> {
-    const result = await this.client.query({ query: q.query, query_params: q.query_params, format: 'JSONColumnsWithMetadata' });
+    const result = await this.client.query({
+      query: q.query,
+      query_params: q.query_params,
+      format: 'JSONColumnsWithMetadata',
+      // Counts and bucket indexes as JSON numbers (parsed into packed double arrays), not one
+      // string each: every count here is far below 2^53.
+      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    });
     // The client types this format as rows; it is one object `{meta, data: {column: values}}`.
     return ((await result.json()) as unknown as { data: Partial<T> }).data;
   }

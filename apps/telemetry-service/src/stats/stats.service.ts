@@ -9,14 +9,16 @@ import {
   SummaryBody,
   WorkloadIdParam,
 } from './stats-query.schema';
-import type { Grouping, Measure, StatsRepository } from './stats.repository';
-import { bucketCount, bucketsOf, isoPeriod, isoUtc, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
+import { seriesJson } from './series-json';
+import type { Measure, StatsRepository } from './stats.repository';
+import { bucketBounds, bucketCount, isoPeriod, MAX_BUCKETS, previousPeriod, resolvePeriod, stepMs, type Period } from './stats-window';
 
 export interface StatsBody {
   period: { start: string; end: string };
   metrics: PeriodMetrics;
 }
 
+/** The answer of a series (served as the JSON bytes `seriesJson` writes). */
 export interface SeriesBody {
   metric: string;
   summary: { protonId: string | null; period: { start: string; end: string } };
@@ -73,7 +75,11 @@ export class StatsService {
     return { period: isoPeriod(period), metrics: periodMetrics(groups.get('0') ?? EMPTY_AGGREGATE, period) };
   }
 
-  async series(workloadId: string, metricName: string, rawQuery: unknown): Promise<SeriesBody | DomainError> {
+  /**
+   * The series answer as JSON bytes (the shape of `SeriesBody`), written without an object per
+   * bucket: see `seriesJson`.
+   */
+  async series(workloadId: string, metricName: string, rawQuery: unknown): Promise<Buffer | DomainError> {
     if (!isMetricName(metricName)) {
       return domainError('not_found', 'METRIC_NOT_FOUND', `unknown metric '${metricName}'; known: ${METRIC_NAMES.join(', ')}`);
     }
@@ -86,22 +92,31 @@ export class StatsService {
     if (bucketCount(period, q.resolution) > MAX_BUCKETS) {
       return domainError('validation', 'TOO_MANY_BUCKETS', `more than ${MAX_BUCKETS} buckets: use a coarser resolution or a shorter period`, ['query', 'resolution']);
     }
-    const buckets = bucketsOf(period, q.resolution);
+    const bounds = bucketBounds(period, q.resolution);
+    const n = Math.max(0, bounds.length - 1);
     const step = stepMs(q.resolution);
-    const grouping: Grouping = step !== null ? { by: 'step', originMs: period.startMs, stepMs: step } : { by: 'bounds', bounds: buckets.map((b) => b.startMs) };
-    const groups = await this.repository.aggregate({ workloadIds: [id], protonId: q.protonId, period }, grouping, {
+    const grouping = step !== null ? { by: 'step' as const, originMs: period.startMs, stepMs: step } : { by: 'bounds' as const, bounds: bounds.slice(0, n) };
+    const c = await this.repository.aggregateBuckets({ workloadIds: [id], protonId: q.protonId, period }, grouping, {
       quantile: q.responseTimeQuantile,
       slowMs: q.slowRequestsThreshold,
       measures: METRIC_MEASURES[metricName],
-    });
-    // Each bound is formatted once: a bucket's end is the next one's start.
-    const iso = buckets.map((b) => isoUtc(b.startMs));
-    iso.push(isoUtc(period.endMs));
-    return {
-      metric: metricName,
-      summary: { protonId: q.protonId ?? null, period: isoPeriod(period) },
-      buckets: buckets.map((b, i) => ({ period: { start: iso[i], end: iso[i + 1] }, value: bucketValue(metricName, groups.get(String(i)) ?? EMPTY_AGGREGATE, b) })),
-    };
+    }, n);
+    // One scratch aggregate and bucket, so bucketValue stays the one rule without an object per bucket.
+    const a: Aggregate = { ...EMPTY_AGGREGATE };
+    const bucket: Period = { startMs: 0, endMs: 0 };
+    const values = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) {
+      a.total = c.total[i];
+      a.slow = c.slow[i];
+      a.userErrors = c.userErrors[i];
+      a.serverErrors = c.serverErrors[i];
+      a.responseTime = Number.isNaN(c.responseTime[i]) ? null : c.responseTime[i];
+      a.peak = c.peak[i];
+      bucket.startMs = bounds[i];
+      bucket.endMs = bounds[i + 1];
+      values[i] = bucketValue(metricName, a, bucket);
+    }
+    return seriesJson({ metric: metricName, protonId: q.protonId ?? null, period: isoPeriod(period) }, bounds, values);
   }
 
   /** Records a reset; from now on the records it covers that arrived at or before `resetAt` are excluded. */
