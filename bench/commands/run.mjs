@@ -6,6 +6,7 @@
 //   MODE=embedded node bench/commands/run.mjs        (in-process bus + SQLite, one process)
 //   env: WORKLOADS (1000), COMMANDS (20000, at concurrency 64), HOT_COMMANDS (3000),
 //        REBUILD_EVENTS (100000), STORE=sqlite (Kafka with the embedded store), PROFILE=<dir>,
+//        WIRE_COUNT_URL (operations per request from bench/commands/wire-count.mjs), BENCH_LOGS=1 (apps log to stdout),
 //        SCALE_OUT=0 (skip the second phase: a second workload service and gateway join the
 //        first ones, and the c64 PATCH run is repeated across both gateways)
 //
@@ -40,7 +41,7 @@ let children = [];
 function start(app, env) {
   // PROFILE=<dir>: each app writes a CPU profile there (for bench/README.md's explanation).
   const profile = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, join(root, 'apps', app, 'dist/main.js')], { env: { ...process.env, TZ: 'UTC', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...profile, join(root, 'apps', app, 'dist/main.js')], { env: { ...process.env, TZ: 'UTC', ...env }, stdio: ['ignore', process.env.BENCH_LOGS ? 'inherit' : 'ignore', 'inherit'] });
   children.push(child);
   return child;
 }
@@ -56,7 +57,10 @@ async function waitHealthy(url) {
   throw new Error(`not healthy: ${url}`);
 }
 function percentile(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]; }
+const WIRE_COUNT_URL = process.env.WIRE_COUNT_URL;
+const wireCounts = async () => (WIRE_COUNT_URL ? (await fetch(WIRE_COUNT_URL)).json() : {});
 async function measure(label, total, concurrency, fn) {
+  const before = await wireCounts();
   const latencies = [];
   let next = 0;
   const started = performance.now();
@@ -70,6 +74,12 @@ async function measure(label, total, concurrency, fn) {
   }));
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
+  if (WIRE_COUNT_URL) {
+    // Operations the phase cost the MongoDB-wire server, per request (bench/commands/wire-count.mjs).
+    const after = await wireCounts();
+    const per = Object.entries(after).map(([k, n]) => [k, (n - (before[k] ?? 0)) / total]).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    log(`wire ops per request, ${label} c${concurrency}: ${per.map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ')}`);
+  }
   return { label, concurrency, total, rps: total / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 

@@ -75,9 +75,10 @@ export class CommitPipeline {
     while (this.waiting.length > 0) {
       const group = this.waiting.splice(0, GROUP_SIZE);
       try {
-        await this.project(group.map((g) => g.commit));
+        await this.project(group.map((g) => g.commit), { reuseOwnWrites: true });
         group.forEach((g) => g.done());
       } catch {
+        // Commit by commit, from fresh reads (the failed flush left the documents unknown).
         for (const g of group) {
           try {
             await this.project([g.commit]);
@@ -134,16 +135,17 @@ export class CommitPipeline {
     return next;
   }
 
-  private async project(commits: Commit[]): Promise<void> {
+  /** `reuseOwnWrites`: the commits were just appended by this process (see `UnitOfWorkStore.batch`). */
+  private async project(commits: Commit[], options: { reuseOwnWrites?: boolean } = {}): Promise<void> {
     await this.unitOfWork(async () => {
       for (const commit of commits) {
         for (const event of commit.events) for (const p of this.projections) await p.apply(event);
       }
-    });
+    }, options);
     await this.store.markDone('projected', commits);
   }
 
-  private unitOfWork(work: () => Promise<void>): Promise<void> {
-    return this.readModels instanceof UnitOfWorkStore ? this.readModels.batch(work) : work();
+  private unitOfWork(work: () => Promise<void>, options: { reuseOwnWrites?: boolean }): Promise<void> {
+    return this.readModels instanceof UnitOfWorkStore ? this.readModels.batch(work, options) : work();
   }
 }

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import { pingMongo, upsertById } from '../event-store/mongo.event-store';
 import type { Doc, Filter, FindOptions, ReadModelStore, ReadModelWrite } from './read-model-store';
+import { isDeepStrictEqual } from 'node:util';
 
 /** Distributed-mode read models: one MongoDB collection per read model, prefixed `rm_`. */
 export class MongoReadModelStore implements ReadModelStore {
@@ -15,21 +16,31 @@ export class MongoReadModelStore implements ReadModelStore {
   }
 
   /**
-   * One unordered bulk write: documents known to exist are replaced, others inserted; an insert
-   * that meets an existing `_id` is replaced in a second round. (An upserting replace would do
-   * it in one, but FerretDB scans the collection for every upsert that ends up inserting.)
-   * Writes of one document are coalesced by the unit of work, so order across ids is free.
+   * One unordered bulk write: documents known to exist are updated (only the fields that differ
+   * from the write's `base`) or replaced, others inserted; an insert that meets an existing `_id`
+   * is replaced in a second round. (An upserting replace would do it in one, but FerretDB scans
+   * the collection for every upsert that ends up inserting; filters are `_id` alone for the same
+   * reason: `_id` and anything else scans.) Writes of one document are coalesced by the unit of
+   * work, so order across ids is free.
    */
   async writeMany(collection: string, writes: ReadModelWrite[]): Promise<void> {
-    if (writes.length === 0) return;
+    const ops: unknown[] = [];
+    /** Index in `writes` of each op (a document without changes has none). */
+    const of: number[] = [];
+    writes.forEach((w, i) => {
+      let op: unknown;
+      if ('delete' in w) op = { deleteOne: { filter: { _id: w.delete } } };
+      else if (w.exists && w.base) {
+        const update = changes(w.base, w.put);
+        if (!update) return;
+        op = { updateOne: { filter: { _id: w.put._id }, update } };
+      } else if (w.exists) op = { replaceOne: { filter: { _id: w.put._id }, replacement: w.put } };
+      else op = { insertOne: { document: w.put } };
+      ops.push(op);
+      of.push(i);
+    });
+    if (ops.length === 0) return;
     const c = this.c(collection);
-    const ops = writes.map((w) =>
-      'delete' in w
-        ? { deleteOne: { filter: { _id: w.delete } } }
-        : w.exists
-          ? { replaceOne: { filter: { _id: w.put._id }, replacement: w.put } }
-          : { insertOne: { document: w.put } },
-    );
     let retry: Doc[] = [];
     try {
       await c.bulkWrite(ops as never, { ordered: false });
@@ -37,7 +48,7 @@ export class MongoReadModelStore implements ReadModelStore {
       const raw = (error as { writeErrors?: unknown }).writeErrors;
       const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ index: number; code: number }>;
       if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
-      retry = list.map((e) => (writes[e.index] as { put: Doc }).put);
+      retry = list.map((e) => (writes[of[e.index]] as { put: Doc }).put);
     }
     if (retry.length > 0) await c.bulkWrite(retry.map((doc) => ({ replaceOne: { filter: { _id: doc._id }, replacement: doc } })) as never, { ordered: false });
   }
@@ -100,4 +111,19 @@ export class MongoReadModelStore implements ReadModelStore {
   private c(name: string) {
     return this.connection.db!.collection(`rm_${name}`);
   }
+}
+
+/** `$set` of the top-level fields of `next` that differ from `base`, `$unset` of those it dropped; null when none. */
+export function changes(base: Doc, next: Doc): { $set?: Record<string, unknown>; $unset?: Record<string, ''> } | null {
+  const $set: Record<string, unknown> = {};
+  const $unset: Record<string, ''> = {};
+  for (const [key, value] of Object.entries(next)) {
+    if (key === '_id') continue;
+    if (value === undefined) {
+      if (base[key] !== undefined) $unset[key] = '';
+    } else if (!isDeepStrictEqual(base[key], value)) $set[key] = value;
+  }
+  for (const key of Object.keys(base)) if (key !== '_id' && !(key in next) && base[key] !== undefined) $unset[key] = '';
+  const update = { ...(Object.keys($set).length ? { $set } : {}), ...(Object.keys($unset).length ? { $unset } : {}) };
+  return Object.keys(update).length ? update : null;
 }

@@ -35,12 +35,26 @@ export interface Doc {
 
 /**
  * One held write of a unit of work. `exists`: whether the document is known to be in the store
- * (replace it), known not to be (insert it), or not known (null).
+ * (replace it), known not to be (insert it), or not known (null). `base` (with `exists`): the
+ * document the write was computed from, as the store holds it; a store may write only the
+ * fields that differ from it.
  */
-export type ReadModelWrite = { put: Doc; exists: boolean | null } | { delete: string };
+export type ReadModelWrite = { put: Doc; exists: boolean | null; base?: Doc } | { delete: string };
+
+export interface GetOptions {
+  /**
+   * A versioned document (`v`: the last stream version applied) that this process wrote last at
+   * exactly this version may be answered from that write, without a read (a store may ignore
+   * it; the unit of work honours it only while projecting this process's own fresh appends). A
+   * projection applying stream version N passes N − 1: the document at N − 1 holds everything of
+   * the stream before N, whoever wrote it, so only fields of other streams can differ, and those
+   * are kept by writing only what changed (`ReadModelWrite.base`).
+   */
+  ownWriteAt?: number;
+}
 
 export interface ReadModelStore {
-  get<T extends Doc>(collection: string, id: string): Promise<T | null>;
+  get<T extends Doc>(collection: string, id: string, options?: GetOptions): Promise<T | null>;
   /** Like `get`, without a private copy: the caller must not change the document. */
   peek?<T extends Doc>(collection: string, id: string): Promise<T | null>;
   /** Inserts or replaces the whole document; the caller must not change `doc` afterwards. */

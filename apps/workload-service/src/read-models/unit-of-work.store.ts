@@ -1,18 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Doc, Filter, FindOptions, ReadModelStore, ReadModelWrite } from './read-model-store';
+import type { Doc, Filter, FindOptions, GetOptions, ReadModelStore, ReadModelWrite } from './read-model-store';
 
 interface Batch {
   /**
-   * `collection\0id` → the document as the batch sees it (null: deleted or absent), and whether
-   * the store holds it (null: put without being read, so not known).
+   * `collection\0id` → the document as the batch sees it (null: deleted or absent), whether
+   * the store holds it (null: put without being read, so not known), and `base`: the document
+   * as the store holds it (read, or this process's own last write), from which only the changed
+   * fields are written.
    */
-  docs: Map<string, { doc: Doc | null; existed: boolean | null }>;
+  docs: Map<string, { doc: Doc | null; existed: boolean | null; base?: Doc }>;
   /** Keys written in this batch, in first-write order. */
   dirty: Map<string, { collection: string; id: string }>;
+  /** Whether `get` may answer from `recent` (see `batch`). */
+  reuseOwnWrites: boolean;
 }
 
 const keyOf = (collection: string, id: string) => `${collection}\u0000${id}`;
 const RECENT_DOCUMENTS = 5000;
+
+/** Versioned documents (a numeric `v`, the last stream version applied) can be reused from this process's last write. */
+const versioned = (doc: Doc): boolean => typeof doc.v === 'number';
 
 /**
  * The read-model store every consumer gets, with one addition: `batch(work)` runs `work` as a
@@ -23,17 +30,32 @@ const RECENT_DOCUMENTS = 5000;
  *
  * Queries that do not fit a unit of work (`find`, `count`, `setWhere`) first write what the
  * batch holds, so they see it. Outside a batch every call goes straight to the store.
+ *
+ * A versioned document (`v`) this process wrote last is kept (`recent`, bounded): in a batch
+ * that projects this process's own fresh appends, a `get` that asks for it at that version
+ * (`ownWriteAt`) starts from it instead of reading, and every write
+ * sends only the fields that changed from what the batch started from. Any write of a document
+ * through this store outside a batch (`put`, `delete`, `setWhere`, `writeMany`, `drop`) drops
+ * it from `recent`, and so does a flush that fails (what the store then holds is not known).
  */
 export class UnitOfWorkStore implements ReadModelStore {
   private readonly current = new AsyncLocalStorage<Batch>();
-  /** Documents this process wrote last through a unit of work, newest last (bounded). */
+  /** Versioned documents this process wrote last through a unit of work, newest last (bounded). */
   private readonly recent = new Map<string, Doc>();
 
   constructor(private readonly base: ReadModelStore) {}
 
-  async batch<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * `reuseOwnWrites`: only for projecting commits this process has just appended. Such a commit
+   * of stream version N was appended on a stream at N − 1, so no instance can have written a
+   * later version of its documents yet (short of another instance appending and projecting
+   * N + 1 before this flush, the same race any read-then-write has). A commit projected again
+   * later (a redelivery, the boot catch-up) may meet documents another instance moved on since
+   * this process wrote them: those batches read.
+   */
+  async batch<T>(work: () => Promise<T>, options: { reuseOwnWrites?: boolean } = {}): Promise<T> {
     if (this.current.getStore()) return work();
-    const batch: Batch = { docs: new Map(), dirty: new Map() };
+    const batch: Batch = { docs: new Map(), dirty: new Map(), reuseOwnWrites: options.reuseOwnWrites ?? false };
     const result = await this.current.run(batch, work);
     await this.flush(batch);
     return result;
@@ -49,15 +71,16 @@ export class UnitOfWorkStore implements ReadModelStore {
     return doc ? (structuredClone(doc) as T) : null;
   }
 
-  async get<T extends Doc>(collection: string, id: string): Promise<T | null> {
+  async get<T extends Doc>(collection: string, id: string, options?: GetOptions): Promise<T | null> {
     const batch = this.current.getStore();
     if (!batch) return this.base.get<T>(collection, id);
     const key = keyOf(collection, id);
     let entry = batch.docs.get(key);
     if (!entry) {
+      const written = batch.reuseOwnWrites && options?.ownWriteAt !== undefined ? this.recent.get(key) : undefined;
       // The batch's copy is never handed out or changed, so the store's own object will do.
-      const doc = this.base.peek ? await this.base.peek<T>(collection, id) : await this.base.get<T>(collection, id);
-      entry = { doc, existed: doc !== null };
+      const doc = written && written.v === options!.ownWriteAt ? written : (this.base.peek ? await this.base.peek<T>(collection, id) : await this.base.get<T>(collection, id));
+      entry = { doc, existed: doc !== null, ...(doc ? { base: doc } : {}) };
       batch.docs.set(key, entry);
     }
     return entry.doc ? (structuredClone(entry.doc) as T) : null;
@@ -71,7 +94,8 @@ export class UnitOfWorkStore implements ReadModelStore {
     }
     // Not copied: a document handed to `put` belongs to the store (projections build a new one per write).
     const key = keyOf(collection, doc._id);
-    batch.docs.set(key, { doc, existed: batch.docs.get(key)?.existed ?? null });
+    const before = batch.docs.get(key);
+    batch.docs.set(key, { doc, existed: before?.existed ?? null, ...(before?.base ? { base: before.base } : {}) });
     batch.dirty.set(key, { collection, id: doc._id });
   }
 
@@ -107,10 +131,12 @@ export class UnitOfWorkStore implements ReadModelStore {
   }
 
   writeMany(collection: string, writes: ReadModelWrite[]): Promise<void> {
+    for (const w of writes) this.recent.delete(keyOf(collection, 'delete' in w ? w.delete : w.put._id));
     return this.base.writeMany(collection, writes);
   }
 
   drop(collection: string): Promise<void> {
+    for (const key of [...this.recent.keys()]) if (key.startsWith(`${collection}\u0000`)) this.recent.delete(key);
     return this.base.drop(collection);
   }
 
@@ -133,19 +159,27 @@ export class UnitOfWorkStore implements ReadModelStore {
       if (only !== undefined && collection !== only) continue;
       const entry = batch.docs.get(key)!;
       const writes = byCollection.get(collection) ?? [];
-      writes.push(entry.doc ? { put: entry.doc, exists: entry.existed } : { delete: id });
+      writes.push(entry.doc ? { put: entry.doc, exists: entry.existed, ...(entry.existed && entry.base ? { base: entry.base } : {}) } : { delete: id });
       byCollection.set(collection, writes);
       batch.dirty.delete(key);
-      // Written now: a later put in this batch replaces an existing document.
+      // Written now: a later put in this batch replaces an existing document, starting from this one.
       entry.existed = entry.doc !== null;
+      if (entry.doc) entry.base = entry.doc;
+      else delete entry.base;
     }
     for (const [collection, writes] of byCollection) {
-      await this.base.writeMany(collection, writes);
-      for (const w of writes) {
-        const key = keyOf(collection, 'delete' in w ? w.delete : w.put._id);
-        this.recent.delete(key);
-        if (!('delete' in w)) this.recent.set(key, w.put);
+      const keys = writes.map((w) => keyOf(collection, 'delete' in w ? w.delete : w.put._id));
+      try {
+        await this.base.writeMany(collection, writes);
+      } catch (error) {
+        // What the store holds of these documents is not known any more: read them next time.
+        for (const key of keys) this.recent.delete(key);
+        throw error;
       }
+      writes.forEach((w, i) => {
+        this.recent.delete(keys[i]);
+        if (!('delete' in w) && versioned(w.put)) this.recent.set(keys[i], w.put);
+      });
     }
     while (this.recent.size > RECENT_DOCUMENTS) this.recent.delete(this.recent.keys().next().value!);
   }

@@ -117,7 +117,8 @@ export class WorkloadProjection implements Projection {
       await this.store.put(WORKLOADS, doc);
       return;
     }
-    const doc = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId);
+    // This process's own write of the version before this one will do: no read per command.
+    const doc = await this.store.get<WorkloadDoc>(WORKLOADS, workloadId, { ownWriteAt: stored.version - 1 });
     if (!doc || stored.version <= doc.v) return;
     const next: WorkloadDoc = { ...doc, v: stored.version, updatedAt: stored.occurredAt };
     switch (event.type) {
