@@ -95,10 +95,15 @@ describe('command load on Kafka + FerretDB', () => {
     expect(second.filter((o) => !o.ok)).toEqual([]);
 
     for (let i = 0; i < WORKLOADS_N; i++) {
-      const events = await store.readStream(`workload-${workloadId(i)}`);
+      // The lifecycle saga appends status changes of its own (a replica became ready) at any time:
+      // compare once the projection has caught up with the stream as it stands.
+      const { events, doc } = await waitFor(async () => {
+        const stream = await store.readStream(`workload-${workloadId(i)}`);
+        const current = await readModels.get<WorkloadDoc>(WORKLOADS, workloadId(i));
+        return current?.v === stream.length ? { events: stream, doc: current } : undefined;
+      }, `read model of workload ${i} caught up`, 10_000, 50);
       const descriptions = events.filter((e) => e.type === 'workload.updated').map((e) => (e.data as { changes: { description: string } }).changes.description);
       expect(descriptions).toEqual(Array.from({ length: UPDATES }, (_, u) => `w${i} u${u}`));
-      const doc = await readModels.get<WorkloadDoc>(WORKLOADS, workloadId(i));
       expect(doc).toMatchObject({ v: events.length, description: `w${i} u${UPDATES - 1}`, updatedAt: events.at(-1)!.occurredAt, foreign: `set by another writer ${i}` });
       expect(await readModels.count(WORKLOAD_EVENTS, { workloadId: workloadId(i) })).toBe(events.length);
     }
