@@ -55,16 +55,16 @@ describe('capacity ledger on FerretDB', () => {
     const holdsNow = async () => (await ledger.state()).holdings;
     for (const id of (await holdsNow()).keys()) await ledger.release(id, NOW);
 
-    const failed = await withReservation(ledger, { workloadId: 'a', holding: hold(1024), previous: null, actor: null, now: NOW, alreadyCommitted: async () => false }, async () => ({ ok: false as const, error: { kind: 'conflict' as const, code: 'X', message: 'no' } }));
+    const failed = await withReservation(ledger, { workloadId: 'a', holding: hold(1024), previous: null, actor: null, now: NOW, alreadyAdmitted: async () => false }, async () => ({ ok: false as const, error: { kind: 'conflict' as const, code: 'X', message: 'no' } }));
     expect(failed.ok).toBe(false);
     expect((await holdsNow()).has('a')).toBe(false);
     // A running workload's settings that fail to apply keep what it held before.
     await ledger.reserve('b', hold(256), null, NOW);
-    await withReservation(ledger, { workloadId: 'b', holding: hold(768), previous: hold(256), actor: null, now: NOW, alreadyCommitted: async () => false }, async () => ({ ok: false as const }));
+    await withReservation(ledger, { workloadId: 'b', holding: hold(768), previous: hold(256), actor: null, now: NOW, alreadyAdmitted: async () => false }, async () => ({ ok: false as const }));
     expect((await holdsNow()).get('b')?.holding).toEqual(hold(256));
     // A redelivery of a committed command is answered without a second look at the ledger (which would refuse now).
     await ledger.reserve('c', hold(768), null, NOW);
-    const redelivered = await withReservation(ledger, { workloadId: 'd', holding: hold(512), previous: null, actor: null, now: NOW, alreadyCommitted: async () => true }, async () => ({ ok: true as const }));
+    const redelivered = await withReservation(ledger, { workloadId: 'd', holding: hold(512), previous: null, actor: null, now: NOW, alreadyAdmitted: async () => true }, async () => ({ ok: true as const }));
     expect(redelivered).toEqual({ ok: true });
   });
 

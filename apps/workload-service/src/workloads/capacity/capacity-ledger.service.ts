@@ -71,12 +71,12 @@ export class CapacityLedger {
  */
 export async function withReservation<T extends { ok: boolean }>(
   ledger: CapacityLedger,
-  request: { workloadId: string; holding: Holding; previous: Holding | null; actor: Actor | null; now: string; alreadyCommitted: () => Promise<boolean> },
+  request: { workloadId: string; holding: Holding; previous: Holding | null; actor: Actor | null; now: string; alreadyAdmitted: () => Promise<boolean> },
   commit: () => Promise<T>,
 ): Promise<T | { ok: false; error: DomainError }> {
-  // A redelivery of a command that committed answers its first result: it reserved then, and a
-  // second look at the ledger could refuse what already runs.
-  if (!ledger.enabled || (await request.alreadyCommitted())) return commit();
+  // A redelivery of a command admitted before (it committed its first append) completes or answers
+  // its first result: it reserved then, and a second look at the ledger could refuse what already runs.
+  if (!ledger.enabled || (await request.alreadyAdmitted())) return commit();
   const refusal = await ledger.reserve(request.workloadId, request.holding, request.actor, request.now);
   if (refusal) return { ok: false, error: refusal };
   let outcome: T;

@@ -74,7 +74,7 @@ export class UpdateSettingsHandler implements ICommandHandler<UpdateSettingsComm
               previous: holdingOf(w.runtime),
               actor: command.actor,
               now: command.now,
-              alreadyCommitted: () => this.repository.isCommitted(command.envelope.commandId, `workload-${workloadId}`),
+              alreadyAdmitted: () => this.repository.isCommitted(command.envelope.commandId, `workload-${workloadId}`),
             },
             start,
           )

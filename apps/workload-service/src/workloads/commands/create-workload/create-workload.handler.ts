@@ -65,10 +65,11 @@ export class CreateWorkloadHandler implements ICommandHandler<CreateWorkloadComm
     if (refusal) return failure(refusal);
 
     // Creating deploys: the runtime's capacity is reserved before the first append, and given back if the create does not go through.
+    // A redelivery that finds its artifact bound was admitted then: it completes without a second look at the ledger.
     const workloadStream = `workload-${workloadId}`;
     const created = await withReservation(
       this.ledger,
-      { workloadId, holding: holdingOf(runtime), previous: null, actor, now, alreadyCommitted: () => this.repository.isCommitted(commandId, workloadStream) },
+      { workloadId, holding: holdingOf(runtime), previous: null, actor, now, alreadyAdmitted: async () => resuming || (await this.repository.isCommitted(commandId, workloadStream)) },
       () => this.bindAndCreate(command, artifactId, runtime, capacity),
     );
     if (!created.ok) return failure(created.error);

@@ -38,7 +38,7 @@ export class StartWorkloadHandler implements ICommandHandler<StartWorkloadComman
     if (current.kind !== 'active' || 'code' in dryRun || dryRun.events.length === 0) return answer(await execute());
     const outcome = await withReservation(
       this.ledger,
-      { workloadId, holding: holdingOf(current.runtime), previous: null, actor: command.actor, now: command.now, alreadyCommitted: () => this.repository.isCommitted(commitId, streamId) },
+      { workloadId, holding: holdingOf(current.runtime), previous: null, actor: command.actor, now: command.now, alreadyAdmitted: () => this.repository.isCommitted(commitId, streamId) },
       execute,
     );
     return answer(outcome);
