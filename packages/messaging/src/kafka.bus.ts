@@ -133,12 +133,13 @@ export class KafkaBus implements MessageBus {
     await this.ensureTopics();
     await this.ensureTopic(options.topic);
     const topic = this.ns(options.topic);
+    const sessionTimeout = this.options.sessionTimeoutMs ?? 10_000;
     const consumer = this.kafka.consumer({
       groupId: this.ns(options.groupId),
-      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      sessionTimeout,
       // Well under a third of the session, as Kafka advises, so one late heartbeat is not a death.
-      heartbeatInterval: Math.min(1_000, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 3)),
-      rebalanceTimeout: Math.max(10_000, this.options.sessionTimeoutMs ?? 10_000),
+      heartbeatInterval: Math.min(1_000, Math.floor(sessionTimeout / 3)),
+      rebalanceTimeout: Math.max(10_000, sessionTimeout),
       maxWaitTimeInMs: this.options.maxWaitTimeMs ?? 100,
       allowAutoTopicCreation: true,
     });

@@ -59,12 +59,16 @@ export function counterOf(text: string, key: string): number {
   return 0;
 }
 
-/** The group path of a controller in /proc/<pid>/cgroup text: `0::/x` for v2, `4:memory:/x` for v1. */
-export function ownGroupOf(procCgroup: string, controller: 'unified' | string): string | null {
+/** The group path of a controller (`unified` for v2) in /proc/<pid>/cgroup text: `0::/x` for v2, `4:memory:/x` for v1. */
+export function ownGroupOf(procCgroup: string, controller: string): string | null {
   for (const line of procCgroup.split('\n')) {
-    const [id, controllers, path] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1, line.lastIndexOf(':')), line.slice(line.lastIndexOf(':') + 1)];
-    if (!line.includes(':')) continue;
-    if (controller === 'unified' ? id === '0' && controllers === '' : controllers.split(',').includes(controller)) return path;
+    // id:controllers:path — the path may itself hold ':'.
+    const first = line.indexOf(':');
+    const second = line.indexOf(':', first + 1);
+    if (first < 0 || second < 0) continue;
+    const id = line.slice(0, first);
+    const controllers = line.slice(first + 1, second);
+    if (controller === 'unified' ? id === '0' && controllers === '' : controllers.split(',').includes(controller)) return line.slice(second + 1);
   }
   return null;
 }
