@@ -58,7 +58,12 @@ export async function openStorage(config: WorkloadServiceConfig): Promise<Storag
       .asPromise();
     const eventStore = new MongoEventStore(connection);
     await eventStore.init();
-    return { eventStore, readModels: new MongoReadModelStore(connection), lease: new MongoOutboxLease(connection, config.OUTBOX_LEASE_MS), close: () => connection.close() };
+    return { eventStore, readModels: new MongoReadModelStore(connection), lease: new MongoOutboxLease(connection, config.OUTBOX_LEASE_MS),
+      close: async () => {
+        await eventStore.close();
+        await connection.close();
+      },
+    };
   }
   const eventStore = new SqliteEventStore(join(config.DATA_DIR, 'workload-service', 'events.sqlite'));
   const readModels = new EmbeddedReadModelStore(join(config.DATA_DIR, 'workload-service', 'read-models.sqlite'));

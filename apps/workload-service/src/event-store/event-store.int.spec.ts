@@ -1,4 +1,4 @@
-import { requireMongo, uniqueName } from '@wcp/testing';
+import { requireMongo, uniqueName, waitFor } from '@wcp/testing';
 import mongoose, { Connection } from 'mongoose';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,19 +128,100 @@ describe.each(stores)('event store on %s', (_name, open) => {
   });
 });
 
-describe('MongoDB event store after a crash mid-append', () => {
-  it('skips the marker of an append that is still in flight, and drops it once abandoned', async () => {
+describe('MongoDB event store: position claims and the outbox marks', () => {
+  const BLOCK = 10_000;
+  const old = () => Date.now() - 10 * 60_000;
+  const commitDoc = (key: string, commitId: string, position: number) => {
+    const [streamId, version] = key.split('|');
+    const events = [{ type: 'test.happened', schemaVersion: 1, data: {}, eventId: `${commitId}#0`, streamId, version: Number(version), position, occurredAt: '2026-11-28T10:00:00.000Z', actorId: null, commitId }];
+    return { _id: key, commitId, streamId, version: Number(version), lastVersion: Number(version), position, events: JSON.stringify(events), result: 'null' };
+  };
+  async function fresh() {
     connection ??= await mongoose.createConnection(requireMongo(), { dbName: uniqueName('es') }).asPromise();
-    const db = connection.useDb(uniqueName('es-crash'));
+    const db = connection.useDb(uniqueName('es-claims'));
     const store = new MongoEventStore(db);
     await store.init();
-    await store.append(request('s-after', 0, 'after-1'));
-    // A marker whose commit never got written: the writer died between the two.
+    const commits = db.db!.collection<Record<string, unknown> & { _id: string }>('commits');
+    const blocks = db.db!.collection<Record<string, unknown> & { _id: number }>('position_blocks');
+    return { db, store, commits, blocks };
+  }
+
+  it('publishes a dead writer\'s commits from their claims, passes its void claims, and closes its block where it died', async () => {
+    const { store, commits, blocks } = await fresh();
+    const first = 41 * BLOCK + 1;
+    await blocks.insertOne({ _id: 42, at: old(), owner: 'dead', published: first - 1, alive: old(), assigned: first + 1 } as never);
+    // Its first append landed; its second collided (the claim stands, the key holds another writer's commit).
+    await commits.insertMany([
+      { _id: `#${first}`, key: 'dead-a|1', commitId: 'dead-a-1', at: old() },
+      commitDoc('dead-a|1', 'dead-a-1', first),
+      { _id: `#${first + 1}`, key: 'dead-a|1', commitId: 'dead-a-lost', at: old() },
+    ] as never);
+    expect((await store.pending('published', 100)).map((c) => c.commitId)).toEqual(['dead-a-1']);
+    // Found dead at its frontier: the block is closed there.
+    expect(await blocks.findOne({ _id: 42 })).toMatchObject({ last: first + 1 });
+    const pending = await store.pending('published', 100);
+    await store.markDone('published', pending);
+    await waitFor(async () => (await blocks.findOne({ _id: 42 }))?.published === first + 1, 'the mark written');
+    // Another instance reads the mark: nothing left to publish there.
+    const other = new MongoEventStore(store['connection']);
+    expect(await other.pending('published', 100)).toEqual([]);
+    expect(await other.unpublished(100)).toBe(0);
+  });
+
+  it('stops at a claim whose append is still in flight, and at a live writer\'s frontier', async () => {
+    const { store, commits, blocks } = await fresh();
+    const first = 6 * BLOCK + 1;
+    await blocks.insertOne({ _id: 7, at: Date.now(), owner: 'live', published: first - 1, alive: Date.now(), assigned: first + 2 } as never);
+    await commits.insertMany([
+      { _id: `#${first}`, key: 'live-a|1', commitId: 'live-a-1', at: Date.now() },
+      commitDoc('live-a|1', 'live-a-1', first),
+      { _id: `#${first + 1}`, key: 'live-b|1', commitId: 'live-b-1', at: Date.now() },
+      { _id: `#${first + 3}`, key: 'live-c|1', commitId: 'live-c-1', at: Date.now() },
+      commitDoc('live-c|1', 'live-c-1', first + 3),
+    ] as never);
+    expect((await store.pending('published', 100)).map((c) => c.commitId)).toEqual(['live-a-1']);
+    // Settled commits only, for the sweep: these are all younger than a minute.
+    expect(await store.pending('published', 100, 0, 60_000)).toEqual([]);
+    expect((await blocks.findOne({ _id: 7 }))?.last).toBeUndefined();
+  });
+
+  it('writes one claim per commit, so its own appends are found by position; a closed store leaves its block\'s extent', async () => {
+    const { store, commits, blocks, db } = await fresh();
+    // Racing appends of one stream: both pass the version check, the second collides at the write.
+    const outcomes = await Promise.all([store.append(request('own-a', 0, 'own-a-1')), store.append(request('own-a', 0, 'own-a-2'))]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['appended', 'conflict']);
+    const a = outcomes.find((o) => o.status === 'appended');
+    if (a?.status !== 'appended') throw new Error('not appended');
+    expect(await commits.findOne({ _id: `#${a.commit.position}` })).toMatchObject({ key: 'own-a|1', commitId: a.commit.commitId });
+    // The collided one's claim is void and known so at once: publishing the first moves the mark over both.
+    await store.markDone('published', [a.commit]);
+    const block = Math.ceil(a.commit.position / BLOCK);
+    await waitFor(async () => (await blocks.findOne({ _id: block }))?.published === a.commit.position + 1, 'the mark written');
+    await store.close();
+    expect(await blocks.findOne({ _id: block })).toMatchObject({ last: a.commit.position + 1 });
+    const next = new MongoEventStore(db);
+    await next.init();
+    const c = await next.append(request('own-b', 0, 'own-b-1'));
+    if (c.status !== 'appended') throw new Error('not appended');
+    expect(Math.ceil(c.commit.position / BLOCK)).toBe(block + 1);
+    expect((await next.pending('published', 100)).map((x) => x.commitId)).toEqual(['own-b-1']);
+    await next.close();
+  });
+
+  it('still publishes what an older store left in its markers', async () => {
+    const { db, commits, blocks } = await fresh();
+    await blocks.insertOne({ _id: 1, at: old() } as never);
+    await commits.insertMany([commitDoc('legacy-a|1', 'legacy-a-1', 5), commitDoc('legacy-b|1', 'legacy-b-1', 6)] as never);
     const markers = db.db!.collection<{ _id: number; key: string; commitId: string; at: number }>('pending_published');
-    await markers.insertOne({ _id: 1_000_001, key: 'ghost|1', commitId: 'ghost-young', at: Date.now() });
-    await markers.insertOne({ _id: 1_000_002, key: 'ghost|1', commitId: 'ghost-old', at: Date.now() - 10 * 60_000 });
-    expect((await store.pending('published', 100)).map((c) => c.commitId)).toEqual(['after-1']);
-    expect(await markers.countDocuments({ _id: 1_000_002 })).toBe(0);
-    expect(await markers.countDocuments({ _id: 1_000_001 })).toBe(1);
+    await markers.insertOne({ _id: 6, key: 'legacy-b|1', commitId: 'legacy-b-1', at: old() });
+    const store = new MongoEventStore(db);
+    await store.init();
+    const pending = await store.pending('published', 100);
+    expect(pending.map((c) => c.commitId)).toEqual(['legacy-b-1']);
+    expect((await store.unpublishedBefore('legacy-b', 2)).map((c) => c.commitId)).toEqual(['legacy-b-1']);
+    expect(await store.unpublishedBefore('legacy-a', 2)).toEqual([]);
+    await store.markDone('published', pending);
+    expect(await markers.countDocuments({})).toBe(0);
+    expect(await store.pending('published', 100)).toEqual([]);
   });
 });

@@ -73,6 +73,8 @@ export interface EventStore {
    */
   pending(stage: CommitStage, limit: number, afterPosition?: number, settledMs?: number): Promise<Commit[]>;
   markDone(stage: CommitStage, commits: Commit[]): Promise<void>;
+  /** How many commits are not published yet, counted up to `limit` (may count in-flight or void positions: a gauge, not a list). */
+  unpublished(limit: number): Promise<number>;
   /** The unpublished commits of `streamId` before version `beforeVersion`, in stream order. */
   unpublishedBefore(streamId: string, beforeVersion: number): Promise<Commit[]>;
   ping(): Promise<boolean>;

@@ -6,6 +6,7 @@ import { GroupCommit } from '@wcp/messaging';
 import { Connection } from 'mongoose';
 import { AppendOutcome, AppendRequest, Commit, CommitStage, EventStore, StoredEvent } from './event-store';
 import { stamp } from './sqlite.event-store';
+import { BlockDoc, blockOf, DEAD_AFTER_MS, endOf, PositionBlocks } from './position-blocks';
 
 /** A commit: `_id` is `<streamId>|<first version>`, so a stream is read by primary key alone. */
 interface CommitDoc {
@@ -21,9 +22,20 @@ interface CommitDoc {
 }
 
 /**
- * `pending_published`: a commit the outbox has not published yet. `_id` is the commit's
- * position (reserved once, never reused), so a writer that loses a race withdraws exactly its
- * own marker, never the winner's.
+ * A position's claim, `_id` `#<position>`, written just before its commit in the same ordered
+ * insert: the outbox finds a commit by its position through it (`_id` lookups only). A claim
+ * whose key holds no commit of that position and id is void: the append collided, or died.
+ */
+interface PositionDoc {
+  _id: string;
+  key: string;
+  commitId: string;
+  at: number;
+}
+
+/**
+ * `pending_published`, the outbox markers of stores written before position claims: one per
+ * unpublished commit, `_id` its position. Still read until none is left.
  */
 interface PendingDoc {
   _id: number;
@@ -39,44 +51,48 @@ interface CachedStream {
   commits: Commit[];
 }
 
-/** A marker this old whose commit does not exist belongs to an append that died; it is dropped. */
-const ABANDONED_AFTER_MS = 60_000;
 const STREAM_CACHE_SIZE = 10_000;
-/** Appends written in one round trip at most (documents well under the 16 MiB batch limit). */
+/** Appends written in one round trip at most (documents well under the 16 MiB batch limit; ≤ POSITION_BLOCK). */
 const MAX_GROUP = 500;
-/** Positions per claimed block (≥ MAX_GROUP, so a group always fits a fresh block). */
-const POSITION_BLOCK = 10_000;
 
 const keyOf = (streamId: string, version: number) => `${streamId}|${version}`;
+const claimOf = (position: number) => `#${position}`;
 
 /**
  * Distributed-mode event store on MongoDB or FerretDB, without multi-document transactions and
  * with every hot-path access by primary key (FerretDB on SQLite only pushes `_id` equality
  * down; anything else scans the collection).
  *
- * - **Group commit.** Appends issued concurrently (the command consumer runs many aggregates at
- *   once) are queued and written together: their global positions come from a block this
- *   process reserved (`reserve`), one `insertMany` writes their outbox markers, one unordered
- *   `insertMany` their commits. A commit that collides fails alone; the others stand.
+ * - **Group commit, one write.** Appends issued concurrently (the command consumer runs many
+ *   aggregates at once) are queued and written together: their global positions come from a
+ *   block this process claimed (`PositionBlocks`), and one ordered `insertMany` writes, for each,
+ *   its position claim and then its commit. A commit that collides stops the insert there; the
+ *   rest is sent again, so it fails alone and the others stand.
  * - **Optimistic concurrency.** A commit's `_id` is `<stream>|<first version>`. Commits of a
  *   stream are contiguous, so a writer whose view is stale by any number of commits collides
  *   with the commit that starts right after its view: no read is needed to append.
  * - **Idempotency.** A commit id is unique within its stream; a redelivered command finds its
  *   commit in the stream it reads to decide (`findCommit(commitId, streamId)`), and two
  *   deliveries racing collide on the key, the loser then finding the winner's commit.
- * - **After-append steps.** The outbox marker is written before the commit, so a crash between
- *   the two leaves a marker (dropped once abandoned), never a commit nobody publishes. Commits
- *   are projected in-process right after the append; the ones a crash left unprojected are
- *   among the unpublished ones, which `pending('projected')` returns for the boot catch-up
- *   (projections are idempotent per stream version).
+ * - **After-append steps.** A commit's position claim lands before it, so every commit can be
+ *   found from its position, and each block records how far its positions are published: the
+ *   outbox (`pending`) walks each block from that mark by `_id` lookups, and the publisher
+ *   moves the mark (`markDone`), one write per publish batch instead of a marker per commit.
+ *   Commits are projected in-process right after the append; the ones a crash left
+ *   unprojected are among the unpublished ones, which `pending('projected')` returns for the
+ *   boot catch-up (projections are idempotent per stream version).
  * - Streams are cached per process: a read checks the next key only, so reading a hot stream
  *   costs one lookup. Commands are partitioned by aggregate, so one process writes a stream.
  */
 export class MongoEventStore implements EventStore {
   private readonly streams = new Map<string, CachedStream>();
-  private block: { number: number; next: number; end: number } | null = null;
+  private readonly blocks: PositionBlocks;
+  /** Whether `pending_published` still holds markers of an older version of this store. */
+  private legacy = false;
 
-  constructor(private readonly connection: Connection) {}
+  constructor(private readonly connection: Connection, owner = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`) {
+    this.blocks = new PositionBlocks(() => this.db, owner);
+  }
 
   private get db() {
     return this.connection.db!;
@@ -93,6 +109,7 @@ export class MongoEventStore implements EventStore {
   async init(): Promise<void> {
     // Used by replays on a real MongoDB; FerretDB accepts and ignores it for queries.
     await this.commits.createIndex({ position: 1 });
+    this.legacy = (await this.markers.findOne({})) !== null;
   }
 
   append(request: AppendRequest): Promise<AppendOutcome> {
@@ -118,44 +135,14 @@ export class MongoEventStore implements EventStore {
   /** Appends queued meanwhile form the next group; one append per stream in a group (see `onePerStream`). */
   private readonly appends = new GroupCommit<AppendRequest, AppendOutcome>((requests) => this.write(requests), onePerStream);
 
-  /**
-   * The first of `n` consecutive global positions, from a block this process owns. Blocks are
-   * claimed by inserting their number (a unique `_id`: the one write every MongoDB-wire server
-   * makes atomic; FerretDB's `findAndModify` is not atomic across connections). Positions are
-   * unique and increase within a process; a restart leaves the rest of its block unused.
-   */
-  private async reserve(n: number): Promise<number> {
-    if (!this.block || this.block.next + n - 1 > this.block.end) {
-      const blocks = this.db.collection<{ _id: number; at: number }>('position_blocks');
-      let candidate = this.block ? this.block.number + 1 : ((await blocks.find({}).sort({ _id: -1 }).limit(1).toArray())[0]?._id ?? 0) + 1;
-      for (;;) {
-        try {
-          await blocks.insertOne({ _id: candidate, at: Date.now() });
-          break;
-        } catch (error) {
-          if ((error as { code?: number }).code !== 11000) throw error;
-          candidate = ((await blocks.find({}).sort({ _id: -1 }).limit(1).toArray())[0]?._id ?? candidate) + 1;
-        }
-      }
-      this.block = { number: candidate, next: (candidate - 1) * POSITION_BLOCK + 1, end: candidate * POSITION_BLOCK };
-    }
-    const first = this.block.next;
-    this.block.next += n;
-    return first;
-  }
-
   private async write(requests: AppendRequest[]): Promise<AppendOutcome[]> {
     appendBatch.observe(requests.length);
-    const first = await this.reserve(requests.length);
+    const first = await this.blocks.reserve(requests.length);
     const at = Date.now();
     const commits: Commit[] = requests.map((r, i) => {
       const position = first + i;
       return { commitId: r.commitId, streamId: r.streamId, position, events: stamp(r, r.expectedVersion, position), result: r.result ?? null };
     });
-    await this.markers.insertMany(
-      commits.map((c, i) => ({ _id: c.position, key: keyOf(c.streamId, requests[i].expectedVersion + 1), commitId: c.commitId, at })),
-      { ordered: false },
-    );
     const docs: CommitDoc[] = commits.map((c, i) => ({
       _id: keyOf(c.streamId, requests[i].expectedVersion + 1),
       commitId: c.commitId,
@@ -166,8 +153,14 @@ export class MongoEventStore implements EventStore {
       events: JSON.stringify(c.events),
       result: JSON.stringify(c.result),
     }));
-    const collided = await insertEach(this.commits, docs);
-    if (collided.size > 0) await this.dropMarkers([...collided].map((i) => commits[i].position));
+    let collided: Set<number>;
+    try {
+      collided = await insertClaimed(this.commits, docs.flatMap((doc) => [{ _id: claimOf(doc.position), key: doc._id, commitId: doc.commitId, at }, doc]));
+    } catch (error) {
+      this.blocks.retire();
+      throw error;
+    }
+    if (collided.size > 0) await this.blocks.settle([...collided].map((i) => commits[i].position));
     const outcomes: AppendOutcome[] = [];
     for (const [i, commit] of commits.entries()) {
       if (collided.has(i)) {
@@ -215,23 +208,52 @@ export class MongoEventStore implements EventStore {
   }
 
   async *replay(): AsyncIterable<Commit> {
-    for await (const doc of this.commits.find({}).sort({ position: 1 })) yield toCommit(doc);
+    for await (const doc of this.commits.find({}).sort({ position: 1 })) if ('events' in doc) yield toCommit(doc);
   }
 
   /** Unpublished commits in position order; for `projected`, the same (a superset of the unprojected ones). */
   async pending(_stage: CommitStage, limit: number, afterPosition = 0, settledMs = 0): Promise<Commit[]> {
+    const commits = this.legacy ? await this.legacyPending(limit, afterPosition, settledMs) : [];
+    const now = Date.now();
+    const voids: number[] = [];
+    for (const block of await this.blocks.all()) {
+      if (block.published === undefined || commits.length >= limit) continue;
+      const known = this.blocks.known(block);
+      const last = block.last ?? endOf(block._id);
+      for (let p = Math.max(known.mark, afterPosition) + 1; p <= last && commits.length < limit; p++) {
+        if (known.done.has(p)) continue;
+        const claim = (await this.commits.findOne({ _id: claimOf(p) })) as PositionDoc | null;
+        if (!claim) {
+          // Not written (yet). A closed block's gap is a write that failed; a silent owner's frontier is where it died.
+          if (block.last !== undefined && now - (block.closedAt ?? 0) > DEAD_AFTER_MS) {
+            voids.push(p);
+            continue;
+          }
+          if (block.last === undefined && block._id !== this.blocks.currentBlock && now - (block.alive ?? block.at) > DEAD_AFTER_MS) await this.blocks.closeAt(block._id, p - 1);
+          break;
+        }
+        if (now - claim.at < settledMs) break;
+        const doc = await this.commits.findOne({ _id: claim.key });
+        if (doc && doc.position === p && doc.commitId === claim.commitId) commits.push(toCommit(doc));
+        else if (now - claim.at > DEAD_AFTER_MS) voids.push(p);
+        // Otherwise its append is still in flight, and so are the positions after it.
+        else break;
+      }
+    }
+    if (voids.length > 0) await this.blocks.settle(voids, true);
+    return commits;
+  }
+
+  /** The markers of an older store, as that store read them. */
+  private async legacyPending(limit: number, afterPosition: number, settledMs: number): Promise<Commit[]> {
     const filter = settledMs > 0 ? { _id: { $gt: afterPosition }, at: { $lte: Date.now() - settledMs } } : { _id: { $gt: afterPosition } };
     const markers = await this.markers.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+    if (markers.length === 0 && afterPosition === 0 && settledMs === 0) this.legacy = false;
     const commits: Commit[] = [];
-    const abandoned: number[] = [];
     for (const marker of markers) {
       const doc = await this.commits.findOne({ _id: marker.key });
       if (doc && doc.commitId === marker.commitId && doc.position === marker._id) commits.push(toCommit(doc));
-      else if (Date.now() - marker.at > ABANDONED_AFTER_MS) abandoned.push(marker._id);
-      // Otherwise an append is still in flight. Skipping it keeps per-stream order: a stream
-      // has at most one append in flight, so nothing later of that stream exists yet.
     }
-    await this.dropMarkers(abandoned);
     return commits;
   }
 
@@ -239,28 +261,40 @@ export class MongoEventStore implements EventStore {
     let stream = this.streams.get(streamId);
     if (!stream || stream.events.length < beforeVersion - 1) stream = await this.load(streamId);
     const earlier = stream.commits.filter((c) => c.events[0].version < beforeVersion);
-    if (earlier.length === 0) return [];
-    // Markers are few (only what is in flight), so this `$in` scans a small collection.
-    const pending = new Set((await this.markers.find({ _id: { $in: earlier.map((c) => c.position) } }).toArray()).map((m) => m._id));
-    return earlier.filter((c) => pending.has(c.position));
+    const docs = new Map<number, BlockDoc | null>();
+    const unpublished: Commit[] = [];
+    for (const c of earlier) {
+      if (await this.blocks.isPublished(c.position, docs)) continue;
+      const block = docs.get(blockOf(c.position));
+      // A block without a mark is an older store's: its unpublished commits have markers.
+      if (block?.published === undefined) {
+        if (block && this.legacy && (await this.markers.findOne({ _id: c.position }))) unpublished.push(c);
+        continue;
+      }
+      unpublished.push(c);
+    }
+    return unpublished;
   }
 
   async markDone(stage: CommitStage, commits: Commit[]): Promise<void> {
-    // Projection leaves no marker of its own (see the class docblock).
-    if (stage === 'published') await this.dropMarkers(commits.map((c) => c.position));
+    // Projection leaves no mark of its own (see the class docblock).
+    if (stage !== 'published' || commits.length === 0) return;
+    await this.blocks.settle(commits.map((c) => c.position));
+    if (this.legacy) await this.markers.bulkWrite(commits.map((c) => ({ deleteOne: { filter: { _id: c.position } } })), { ordered: false });
   }
 
-  /** One bulk write of `_id` deletes: FerretDB pushes `_id` equality down, not `$in`. */
-  private async dropMarkers(positions: number[]): Promise<void> {
-    if (positions.length > 0) await this.markers.bulkWrite(positions.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
+  /** Positions handed out and not yet known published, counted up to `limit` (from the blocks' marks). */
+  async unpublished(limit: number): Promise<number> {
+    return Math.min(limit, (await this.blocks.unsettled(limit)) + (this.legacy ? (await this.legacyPending(limit, 0, 0)).length : 0));
   }
 
   async ping(): Promise<boolean> {
     return pingMongo(this.connection);
   }
 
+  /** Closes this process's position block (the sweep then knows its extent); the connection belongs to whoever opened it. */
   async close(): Promise<void> {
-    // The connection belongs to the module that opened it.
+    await this.blocks.close();
   }
 }
 
@@ -279,17 +313,28 @@ function onePerStream(queued: readonly AppendRequest[]): number[] {
   return chosen;
 }
 
-/** Inserts every document it can (unordered); returns the indexes that hit an existing `_id`. */
-async function insertEach(collection: mongo.Collection<CommitDoc>, docs: CommitDoc[]): Promise<Set<number>> {
-  try {
-    await collection.insertMany(docs, { ordered: false });
-    return new Set();
-  } catch (error) {
-    const writeErrors = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
-    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-    if (list.length === 0 || list.some((e) => e.code !== 11000)) throw error;
-    return new Set(list.map((e) => e.index));
+/**
+ * Inserts `[claim, commit]` pairs in order. A commit that meets an existing `_id` (its stream
+ * moved on) stops an ordered insert; the pairs after it are sent again. Returns the indexes of
+ * the pairs whose commit collided; their claims stand, void.
+ */
+async function insertClaimed(collection: mongo.Collection<CommitDoc>, docs: Array<CommitDoc | PositionDoc>): Promise<Set<number>> {
+  const collided = new Set<number>();
+  for (let from = 0; from < docs.length; ) {
+    try {
+      await collection.insertMany(docs.slice(from) as CommitDoc[], { ordered: true });
+      break;
+    } catch (error) {
+      const raw = (error as { writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } }).writeErrors;
+      const list = Array.isArray(raw) ? raw : raw ? [raw] : [];
+      const at = from + (list[0]?.index ?? -1);
+      // A claim meeting an existing `_id` would be a position handed out twice: not a collision.
+      if (list.length !== 1 || list[0].code !== 11000 || at < from || (at - from) % 2 === 0) throw error;
+      collided.add(Math.floor(at / 2));
+      from = at + 1;
+    }
   }
+  return collided;
 }
 
 function toCommit(doc: CommitDoc): Commit {

@@ -193,6 +193,10 @@ export class SqliteEventStore implements EventStore {
     return rows.map(toCommit);
   }
 
+  async unpublished(limit: number): Promise<number> {
+    return (this.db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM commits WHERE published = 0 LIMIT ?)').get(limit) as { n: number }).n;
+  }
+
   async unpublishedBefore(streamId: string, beforeVersion: number): Promise<Commit[]> {
     const rows = this.sql.unpublishedBefore.all(streamId, beforeVersion) as CommitRow[];
     return rows.map(toCommit);

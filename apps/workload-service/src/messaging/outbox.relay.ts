@@ -9,7 +9,7 @@ import { toApiEvent } from '../workloads/domain/workload-event-types';
 import type { WorkloadEvent } from '../workloads/domain/workload.events';
 import { sampled } from '@wcp/metrics';
 
-/** The scrape counts unpublished commits up to this many (a read of the markers, not a full count). */
+/** The scrape counts unpublished commits up to this many (from the stores' bookkeeping, not a full count). */
 const UNPUBLISHED_COUNT_LIMIT = 1000;
 
 /** Commits held in memory for publishing at most; beyond that the oldest are left to the sweep. */
@@ -64,7 +64,7 @@ export class OutboxRelay implements CommitListener {
       sampled('gauge', 'wcp_outbox_held_commits', 'Commits this instance holds in memory for publishing (bounded; beyond it the sweep publishes them).', [], (add) => add({}, this.held.length)),
       // The store's view, shared by every instance on it: use max(), not sum(), across instances.
       sampled('gauge', 'wcp_outbox_unpublished_commits', `Commits in the event store not yet published to the events topic (counted up to ${UNPUBLISHED_COUNT_LIMIT}).`, [], async (add) =>
-        add({}, (await this.store.pending('published', UNPUBLISHED_COUNT_LIMIT)).length),
+        add({}, await this.store.unpublished(UNPUBLISHED_COUNT_LIMIT)),
       ),
     ];
     this.timer = setInterval(() => this.nudge(true), this.config.OUTBOX_POLL_MS);
