@@ -5,7 +5,6 @@ import type { StoredEvent } from '../../event-store/event-store';
 import { READ_MODEL_STORE, ReadModelStore } from '../../read-models/read-model-store';
 import type { ArtifactDoc } from '../../artifacts/projections/artifact.projection';
 import type { ArtifactEvent } from '../../artifacts/domain/artifact.events';
-import { toApiEvent } from '../domain/workload-event-types';
 import { ACTIVE_STATUSES, creatorGrant } from '../domain/workload.decider';
 import type { WorkloadEvent } from '../domain/workload.events';
 
@@ -40,31 +39,16 @@ export interface WorkloadDoc {
   [key: string]: unknown;
 }
 
-export interface WorkloadEventDoc {
-  _id: string;
-  workloadId: string;
-  timestamp: string;
-  eventType: string;
-  actorId: string | null;
-  details: Record<string, unknown>;
-  position: number;
-  seq: number;
-  [key: string]: unknown;
-}
-
 export const WORKLOADS = 'workloads';
-export const WORKLOAD_EVENTS = 'workload_events';
 
 @Injectable()
 export class WorkloadProjection implements Projection {
-  readonly collections = [WORKLOADS, WORKLOAD_EVENTS];
+  readonly collections = [WORKLOADS];
 
   constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore) {}
 
   async init(): Promise<void> {
     await this.store.ensureIndexes(WORKLOADS, [{ principals: 1, createdAt: -1 }, { artifactId: 1 }, { status: 1 }]);
-    // A workload's events in stream order: global positions of several instances interleave by block, versions do not.
-    await this.store.ensureIndexes(WORKLOAD_EVENTS, [{ workloadId: 1, seq: -1 }]);
   }
 
   async apply(stored: StoredEvent): Promise<void> {
@@ -72,18 +56,6 @@ export class WorkloadProjection implements Projection {
     if (!stored.streamId.startsWith('workload-')) return;
     const event = stored as unknown as WorkloadEvent & StoredEvent;
     const workloadId = stored.streamId.slice('workload-'.length);
-    const api = toApiEvent(event);
-    const eventDoc: WorkloadEventDoc = {
-      _id: stored.eventId,
-      workloadId,
-      timestamp: stored.occurredAt,
-      eventType: api.eventType,
-      actorId: stored.actorId,
-      details: api.details,
-      position: stored.position,
-      seq: stored.version,
-    };
-    await this.store.put(WORKLOAD_EVENTS, eventDoc);
 
     if (event.type === 'workload.created') {
       // Replayed after the workload moved on (a redelivered create): the document is newer.

@@ -7,7 +7,10 @@ import { Filter, READ_MODEL_STORE, ReadModelStore } from '../../read-models/read
 import { notFound } from '../domain/workload.decider';
 import { REPLACEMENTS, ReplacementDoc } from '../../rollouts/projections/replacement.projection';
 import { PROTONS, ProtonDoc } from '../projections/proton.projection';
-import { WORKLOAD_EVENTS, WORKLOADS, WorkloadDoc, WorkloadEventDoc } from '../projections/workload.projection';
+import { WORKLOADS, WorkloadDoc } from '../projections/workload.projection';
+import { EVENT_STORE, EventStore } from '../../event-store/event-store';
+import { toApiEvent } from '../domain/workload-event-types';
+import type { WorkloadEvent } from '../domain/workload.events';
 import { renderWorkload, rolesOf, visibleTo } from './workload.renderer';
 
 /** The list query as the gateway forwards it, already validated. */
@@ -69,7 +72,7 @@ export function workloadSort(orderBy: string): Array<[string, 1 | -1]> {
 
 @Injectable()
 export class WorkloadQueries {
-  constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore) {}
+  constructor(@Inject(READ_MODEL_STORE) private readonly store: ReadModelStore, @Inject(EVENT_STORE) private readonly eventStore: EventStore) {}
 
   async list(query: WorkloadListQuery, actor: Actor): Promise<{ totalCount: number; data: WorkloadDto[] }> {
     const filter = workloadFilter(query, actor);
@@ -89,22 +92,16 @@ export class WorkloadQueries {
   async events(workloadId: string, actor: Actor, offset: number, limit: number): Promise<{ totalCount: number; data: WorkloadEventDto[] } | DomainError> {
     const doc = await this.visible(workloadId, actor, 'CAN_READ_DETAILS');
     if (isDomainError(doc)) return doc;
-    const filter = { workloadId };
-    const [totalCount, events] = await Promise.all([
-      this.store.count(WORKLOAD_EVENTS, filter),
-      this.store.find<WorkloadEventDoc>(WORKLOAD_EVENTS, filter, { sort: [['seq', -1]], skip: offset, limit }),
-    ]);
-    return {
-      totalCount,
-      data: events.map((e) => ({
-        id: e._id,
-        workloadId: e.workloadId,
-        timestamp: e.timestamp,
-        eventType: e.eventType as WorkloadEventDto['eventType'],
-        actorId: e.actorId,
-        details: e.details,
-      })),
-    };
+    // The workload's stream is its events list: read by `_id` (a cached stream costs one look-up
+    // for what is new), where a projected copy would cost a write per command and, on FerretDB,
+    // a scan of every workload's events per read.
+    const events = await this.eventStore.readStream(`workload-${workloadId}`);
+    const data: WorkloadEventDto[] = [];
+    for (let i = events.length - 1 - offset; i >= 0 && data.length < limit; i--) {
+      const api = toApiEvent(events[i] as unknown as WorkloadEvent);
+      data.push({ id: events[i].eventId, workloadId, timestamp: events[i].occurredAt, eventType: api.eventType, actorId: events[i].actorId, details: api.details });
+    }
+    return { totalCount: events.length, data };
   }
 
   async related(workloadId: string, actor: Actor) {
