@@ -6,6 +6,7 @@
 //   MODE=embedded node bench/commands/run.mjs        (in-process bus + SQLite, one process)
 //   env: WORKLOADS (1000), COMMANDS (20000, at concurrency 64), HOT_COMMANDS (3000),
 //        REBUILD_EVENTS (100000), STORE=sqlite (Kafka with the embedded store), PROFILE=<dir>,
+//        TRACE_BREAKDOWN=1 (span timings of the c1 PATCHes, see trace-breakdown.mjs),
 //        WIRE_COUNT_URL (operations per request from bench/commands/wire-count.mjs), BENCH_LOGS=1 (apps log to stdout),
 //        SCALE_OUT=0 (skip the second phase: a second workload service and gateway join the
 //        first ones, and the c64 PATCH run is repeated across both gateways)
@@ -87,7 +88,8 @@ const namespace = `bench_${Date.now().toString(36)}`;
 const [gw, ws, ts, gw2, ws2] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
 const SCALE_OUT = !EMBEDDED && process.env.SCALE_OUT !== '0';
 const dataDir = mkdtempSync(join(tmpdir(), 'wcp-bench-'));
-const common = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, KAFKA_NAMESPACE: namespace };
+const traces = process.env.TRACE_BREAKDOWN ? await (await import('./trace-breakdown.mjs')).startTraceCollector() : null;
+const common = { KAFKA_BROKERS: process.env.KAFKA_BROKERS, KAFKA_NAMESPACE: namespace, ...(traces?.env ?? {}) };
 const base = `http://127.0.0.1:${gw}/api/v2`;
 const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
@@ -163,9 +165,19 @@ try {
     if (r.status !== 200) throw new Error(`get: ${r.status}`);
   });
   await measure('warm-up', 2000, 32, (i) => patch(ids[i % ids.length], i));
+  // The warm-up's spans are still on their way: let them in before counting.
+  if (traces) await sleep(6000);
+  const c1From = traces?.mark() ?? 0;
   const results = [
     await measure('plain GET /workloads/{id}', 500, 1, () => get(ids[0])),
-    await measure('command PATCH /workloads/{id}', 500, 1, (i) => patch(ids[i % ids.length], i)),
+    await measure('command PATCH /workloads/{id}', 500, 1, (i) => patch(ids[i % ids.length], i)).then(async (m) => {
+      if (traces) {
+        // Spans leave in batches every few seconds; the last of these PATCHes' are then in.
+        await sleep(6000);
+        log(`c1 PATCH, median span timings from the gateway's HTTP span:\n${traces.breakdown(c1From).join('\n')}`);
+      }
+      return m;
+    }),
     await measure('plain GET /workloads/{id}', 5000, 16, (i) => get(ids[i % ids.length])),
     await measure('command PATCH /workloads/{id}', 5000, 16, (i) => patch(ids[i % ids.length], i)),
     await measure('plain GET /workloads/{id}', COMMANDS, 64, (i) => get(ids[i % ids.length])),
@@ -203,6 +215,7 @@ try {
   }
 } finally {
   await stopAll();
+  await traces?.close();
 }
 
 // Rebuild: a log of REBUILD_EVENTS workload events in an embedded store, replayed by the CLI.
