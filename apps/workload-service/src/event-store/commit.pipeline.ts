@@ -68,7 +68,11 @@ export class CommitPipeline {
       this.waiting.push({ commit, done: (error) => (error === undefined ? resolve() : reject(error)) });
       if (first) void this.serially(() => this.projectWaiting());
       commitOrdered.getStore()?.();
-    }).then(() => this.listeners.forEach((l) => l.committed(commit)));
+    }).then(() => {
+      // After the command's own continuation has queued its reply: the relay's publish then joins
+      // the reply in one Kafka request instead of going first and making the reply wait for it.
+      setImmediate(() => this.listeners.forEach((l) => l.committed(commit)));
+    });
   }
 
   private async projectWaiting(): Promise<void> {
