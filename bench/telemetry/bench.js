@@ -86,7 +86,8 @@ async function main() {
   // KAFKA_BROKERS set: records travel through the real broker (Kafka → ClickHouse), else in process.
   const inner = process.env.KAFKA_BROKERS
     ? new KafkaBus({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'telemetry-bench', namespace: `bench_${Date.now().toString(36)}`, topics: [{ topic: Topics.requests, partitions: 6 }] })
-    : new InProcessBus();
+    // Everything is published before the service subscribes: the bus must keep the whole backlog.
+    : new InProcessBus({ unreadRetention: N });
   console.log(`transport: ${process.env.KAFKA_BROKERS ? `Kafka at ${process.env.KAFKA_BROKERS}` : 'in-process bus'}`);
   let acked = 0;
   // Counts durable acknowledgements so the producer can hold back (bounded lag, bounded memory).
