@@ -89,7 +89,7 @@ export async function createTelemetryService(options: TelemetryServiceOptions): 
     writer = new BatchedWriter(observedInsert('requests', insertRequests(client, db)), config.writer);
     const logs = new LogsRepository(client, db);
     logWriter = new BatchedWriter(observedInsert('logs', (rows: LogRow[]) => logs.insert(rows)), config.writer);
-    const stats = new StatsService(new StatsRepository(client, db), now);
+    const stats = new StatsService(new StatsRepository(client, db, !config.clickhouse.url), now);
     app = await NestFactory.create<NestFastifyApplication>(
       TelemetryModule.register(stats, new LogsService(logs)),
       new FastifyAdapter({ routerOptions: { ignoreTrailingSlash: true }, bodyLimit: 8 * 1024 * 1024, genReqId: requestIdOf, requestIdHeader: false }),

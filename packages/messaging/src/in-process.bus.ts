@@ -4,7 +4,7 @@ import { runWithRetry } from './retry';
 import { publishTraced } from './trace-context';
 
 /** Messages kept for a topic no group reads yet, so a consumer that starts later still sees them. */
-const UNREAD_RETENTION = 10_000;
+const DEFAULT_UNREAD_RETENTION = 10_000;
 
 interface TopicLog {
   /** Offset of `items[0]`: consumed messages are dropped from the front. */
@@ -38,8 +38,12 @@ export class InProcessBus implements MessageBus {
    */
   private readonly scope = new AsyncResource('InProcessBus');
 
-  /** `maxBatch`: most messages handed to one batch handler call (ClickHouse likes big inserts). */
-  constructor(private readonly options: { maxBatch?: number } = {}) {}
+  /**
+   * `maxBatch`: most messages handed to one batch handler call (ClickHouse likes big inserts).
+   * `unreadRetention`: how many messages a topic keeps while no group reads it (default 10 000);
+   * a backlog published before its consumer starts (a benchmark) needs all of it kept.
+   */
+  constructor(private readonly options: { maxBatch?: number; unreadRetention?: number } = {}) {}
 
   publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     // Through the same trace-context injection as Kafka: a consumer here extracts it from the headers too.
@@ -112,12 +116,12 @@ export class InProcessBus implements MessageBus {
     return log;
   }
 
-  /** Drops what every group has read; with no group yet, keeps the newest UNREAD_RETENTION. */
+  /** Drops what every group has read; with no group yet, keeps the newest `unreadRetention`. */
   private trim(topic: string): void {
     const log = this.log(topic);
     const offsets = [...this.groups.entries()].filter(([id]) => id.startsWith(`${topic}\u0000`)).map(([, g]) => g.offset);
     const end = log.base + log.items.length;
-    const keepFrom = offsets.length > 0 ? Math.min(...offsets) : Math.max(log.base, end - UNREAD_RETENTION);
+    const keepFrom = offsets.length > 0 ? Math.min(...offsets) : Math.max(log.base, end - (this.options.unreadRetention ?? DEFAULT_UNREAD_RETENTION));
     if (keepFrom - log.base > 1000 || (keepFrom === end && log.items.length > 0)) {
       log.items = log.items.slice(keepFrom - log.base);
       log.base = keepFrom;

@@ -1,4 +1,4 @@
-import { Admin, Consumer, Kafka, logLevel, Producer } from 'kafkajs';
+import { Admin, Consumer, IHeaders, Kafka, logLevel, Producer } from 'kafkajs';
 import type { BusMessage, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './message-bus';
 import { GroupCommit } from './group-commit';
 import { runWithRetry } from './retry';
@@ -173,7 +173,7 @@ export class KafkaBus implements MessageBus {
           topic: options.topic,
           key: m.key?.toString() ?? '',
           value: parseJson(m.value),
-          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, v?.toString() ?? ''])),
+          headers: headersOf(m.headers),
           partition: batch.partition,
           offset: m.offset,
           timestamp: Number(m.timestamp),
@@ -312,6 +312,13 @@ function fitsOneRequest(queued: readonly QueuedPublish[]): number[] {
   let n = 0;
   while (n < queued.length && (n === 0 || bytes + queued[n].bytes <= MAX_BATCH_BYTES)) bytes += queued[n++].bytes;
   return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Header values as strings; a loop, not entries/map/fromEntries: three arrays per message add up at 100k messages/s. */
+function headersOf(raw: IHeaders | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (raw) for (const k in raw) headers[k] = raw[k]?.toString() ?? '';
+  return headers;
 }
 
 function parseJson(value: Buffer | null): unknown {

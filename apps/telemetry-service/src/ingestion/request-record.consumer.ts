@@ -1,7 +1,7 @@
 import { Topics } from '@wcp/contracts';
 import type { MessageBus } from '@wcp/messaging';
 import type { BatchedWriter } from '../clickhouse/batched.writer';
-import { ParsedMessage, TableConsumer, TableConsumerOptions } from '../clickhouse/table.consumer';
+import { TableConsumer, type TableConsumerOptions } from '../clickhouse/table.consumer';
 import { parseRequestRecord, type RequestRow } from './request-row';
 
 export interface RequestRecordConsumerOptions extends TableConsumerOptions {
@@ -22,8 +22,10 @@ export class RequestRecordConsumer extends TableConsumer<RequestRow> {
     return this.requestOptions.now();
   }
 
-  protected parse(value: unknown, arrivedAt: number): ParsedMessage<RequestRow> {
+  protected parse(value: unknown, arrivedAt: number, rows: RequestRow[]): string | undefined {
     const parsed = parseRequestRecord(value, arrivedAt);
-    return parsed.ok ? { ok: true, rows: [parsed.row] } : parsed;
+    if (!parsed.ok) return parsed.reason;
+    rows.push(parsed.row);
+    return undefined;
   }
 }

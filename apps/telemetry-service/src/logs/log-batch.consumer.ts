@@ -1,7 +1,7 @@
 import { Topics } from '@wcp/contracts';
 import type { MessageBus } from '@wcp/messaging';
 import type { BatchedWriter } from '../clickhouse/batched.writer';
-import { ParsedMessage, TableConsumer, TableConsumerOptions } from '../clickhouse/table.consumer';
+import { TableConsumer, type TableConsumerOptions } from '../clickhouse/table.consumer';
 import { parseLogBatch, type LogRow } from './log-row';
 
 export type LogBatchConsumerOptions = TableConsumerOptions;
@@ -15,7 +15,10 @@ export class LogBatchConsumer extends TableConsumer<LogRow> {
     super(bus, writer, { topic: Topics.logs, deadLetterTopic: Topics.logsDeadLetter }, options);
   }
 
-  protected parse(value: unknown): ParsedMessage<LogRow> {
-    return parseLogBatch(value);
+  protected parse(value: unknown, _batchStartedAt: number, rows: LogRow[]): string | undefined {
+    const parsed = parseLogBatch(value);
+    if (!parsed.ok) return parsed.reason;
+    for (const row of parsed.rows) rows.push(row);
+    return undefined;
   }
 }

@@ -1,6 +1,8 @@
 import { Topics } from '@wcp/contracts';
 import { InProcessBus } from '@wcp/messaging';
+import { createClickHouseClient } from '../clickhouse/clickhouse.client';
 import { createTelemetryService, type TelemetryService } from '../index';
+import { StatsRepository } from './stats.repository';
 import { refAggregate, refDedup, refSelect, seeded, type RefRecord, type RefReset } from '../testing/stats-reference';
 import { getJson, postJson, testConfig, toMessage, waitFor, workloadId } from '../testing/telemetry-test-env';
 
@@ -299,6 +301,33 @@ describe('POST /internal/stats/summary and /internal/stats/request-stats', () =>
       };
     }
     expect(body).toEqual(want);
+  });
+});
+
+describe('which workloads may have a reset (embedded: this process is the only writer)', () => {
+  it('knows the resets in the table when first asked, and every reset written through this process since', async () => {
+    const { clickhouse } = testConfig('stats_int');
+    const client = createClickHouseClient(clickhouse);
+    const [before, later, none] = [workloadId(), workloadId(), workloadId()];
+    try {
+      // As a previous run of the service left it: in the table, not written by this process.
+      await client.insert({
+        table: `${clickhouse.database}.stats_resets`,
+        values: [{ workload_id: before, proton_id: '', window_start: null, window_end: null, reset_at: '2026-03-01 00:00:00.000' }],
+        format: 'JSONEachRow',
+      });
+      const repository = new StatsRepository(client, clickhouse.database, true);
+      expect(await repository.mayHaveResets([none])).toBe(false);
+      expect(await repository.mayHaveResets([none, before])).toBe(true);
+      // Through another repository of the same engine, after this one read the table.
+      await new StatsRepository(client, clickhouse.database, true).addReset({ workloadId: later, resetAtMs: T0 });
+      expect(await repository.mayHaveResets([later])).toBe(true);
+      expect(await repository.mayHaveResets([none])).toBe(false);
+      // Other writers possible (a ClickHouse server): only the query can tell.
+      expect(await new StatsRepository(client, clickhouse.database, false).mayHaveResets([none])).toBe(true);
+    } finally {
+      await client.close();
+    }
   });
 });
 

@@ -66,12 +66,12 @@ const GROUP_EXPR: Record<Grouping['by'], string> = {
  * part (migration 004), which FINAL reads as is (`do_not_merge_across_partitions_select_final`
  * is safe: all copies of a record share `started_at`, hence the partition).
  *
- * Resets: a scalar subquery (run once, before the scan) collects the resets that can exclude a
- * selected record: same workload, proton unset or the selected one (any, when none is
- * selected), window overlapping the period. With none, `empty(resets)` is a constant true and
- * the per-row test is never evaluated (short-circuit `OR`): a workload without a reset pays one
- * small indexed read, in the same query. WHERE runs after FINAL for non-key columns, so the
- * test on `arrived_at` sees the surviving row.
+ * Resets, when one may apply (see `StatsRepository.mayHaveResets`): a scalar subquery (run
+ * once, before the scan) collects the resets that can exclude a selected record: same
+ * workload, proton unset or the selected one (any, when none is selected), window overlapping
+ * the period. With none, `empty(resets)` is a constant true and the per-row test is never
+ * evaluated (short-circuit `OR`). WHERE runs after FINAL for non-key columns, so the test on
+ * `arrived_at` sees the surviving row.
  */
 function resetsCte(db: string): string {
   return `
@@ -92,7 +92,9 @@ const SELECTION_WHERE = `
     WHERE workload_id IN {workload_ids:Array(String)}
       AND started_at >= fromUnixTimestamp64Milli({start_ms:Int64}, 'UTC')
       AND started_at < fromUnixTimestamp64Milli({end_ms:Int64}, 'UTC')
-      AND ({all_protons:UInt8} = 1 OR proton_id = {proton_id:String})
+      AND ({all_protons:UInt8} = 1 OR proton_id = {proton_id:String})`;
+
+const RESETS_WHERE = `
       AND (empty(resets) OR NOT arrayExists(
         r -> r.1 = workload_id AND (r.2 = '' OR r.2 = proton_id)
           AND toUnixTimestamp64Milli(started_at) >= r.3 AND toUnixTimestamp64Milli(started_at) < r.4
@@ -135,12 +137,16 @@ const MEASURE_SQL: Record<Measure, string> = {
   last: 'toUnixTimestamp64Milli(max(started_at)) AS last_ms',
 };
 
-/** SQL of the per-group count and the requested measures: one pass over the selected rows. */
-export function aggregateQuery(db: string, sel: Selection, grouping: Grouping, options: AggregateOptions): SqlQuery {
+/**
+ * SQL of the per-group count and the requested measures: one pass over the selected rows.
+ * `resets` false: no selected workload has a reset, so the query neither reads `stats_resets`
+ * nor tests a row against it.
+ */
+export function aggregateQuery(db: string, sel: Selection, grouping: Grouping, options: AggregateOptions, resets = true): SqlQuery {
   const measures = (options.measures ?? ALL_MEASURES).filter((m) => m !== 'quantile' || options.quantile !== undefined);
-  const query = `${resetsCte(db)}
+  const query = `${resets ? resetsCte(db) : ''}
     SELECT ${GROUP_EXPR[grouping.by]} AS g, count() AS total${measures.map((m) => `, ${MEASURE_SQL[m]}`).join('')}
-    FROM ${db}.requests FINAL${SELECTION_WHERE}
+    FROM ${db}.requests FINAL${SELECTION_WHERE}${resets ? RESETS_WHERE : ''}
     GROUP BY g
     ${QUERY_SETTINGS}`;
   const params = baseParams(sel, grouping);
@@ -175,18 +181,70 @@ const num = (column: Array<number | string> | undefined, i: number): number => (
 const nullable = (column: Array<number | string | null> | undefined, i: number): number | null =>
   column === undefined || column[i] === null ? null : Number(column[i]);
 
+/**
+ * Workloads this process wrote a reset for, per database: process-wide, so every repository
+ * over the one engine a process binds (libchdb binds one data dir) sees every reset written
+ * through any of them. Only ever grows: a workload listed without a reset costs the subquery,
+ * never a wrong answer.
+ */
+const resetHere = new Map<string, Set<string>>();
+const resetHereIn = (db: string): Set<string> => {
+  let set = resetHere.get(db);
+  if (!set) resetHere.set(db, (set = new Set()));
+  return set;
+};
+
 /** Reads statistics and records resets. Every value is a server-side parameter. */
 export class StatsRepository {
+  /** Workloads with a reset in the table when first asked (see mayHaveResets); null until then or after a failed read. */
+  private resetInTable: Promise<Set<string>> | null = null;
+
+  /**
+   * `soleWriter`: no other process writes `stats_resets` (embedded chDB: its data dir is locked
+   * to one process), so which workloads have resets can be known here without asking per query.
+   */
   constructor(
     private readonly client: ClickHouseClient,
     private readonly db: string,
+    private readonly soleWriter = false,
   ) {}
+
+  /**
+   * Whether a reset may apply to these workloads, i.e. whether the query must carry the reset
+   * subquery and filter (~4 ms of a 12 ms PT1M series at 1 M records, for a workload that has
+   * none). Sole writer: the workloads that had a reset when the table was first read, plus
+   * those reset since through this process (listed before the insert) — a superset of the
+   * truth, so a statistic asked after a reset answered always sees it. With
+   * other writers (several instances on one ClickHouse server) only the table knows: always
+   * true, and the query asks it.
+   */
+  async mayHaveResets(workloadIds: readonly string[]): Promise<boolean> {
+    if (!this.soleWriter) return true;
+    const here = resetHereIn(this.db);
+    if (workloadIds.some((id) => here.has(id))) return true;
+    const inTable = await this.resetWorkloadsInTable();
+    return workloadIds.some((id) => inTable.has(id));
+  }
+
+  private resetWorkloadsInTable(): Promise<Set<string>> {
+    if (!this.resetInTable) {
+      const reading = this.columns<{ workload_id: string[] }>({ query: `SELECT DISTINCT workload_id FROM ${this.db}.stats_resets`, query_params: {} }).then(
+        (c) => new Set(c.workload_id ?? []),
+      );
+      this.resetInTable = reading;
+      reading.catch(() => {
+        if (this.resetInTable === reading) this.resetInTable = null;
+      });
+    }
+    return this.resetInTable;
+  }
 
   /** Aggregates and peak concurrency per group; groups without records are absent. */
   async aggregate(sel: Selection, grouping: Grouping, options: AggregateOptions): Promise<Map<string, Aggregate>> {
     const result = new Map<string, Aggregate>();
     if (sel.workloadIds.length === 0 || sel.period.endMs <= sel.period.startMs) return result;
-    const c = await observedQuery(grouping.by, () => this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options)));
+    const resets = await this.mayHaveResets(sel.workloadIds);
+    const c = await observedQuery(grouping.by, () => this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options, resets)));
     for (let i = 0; i < (c.g?.length ?? 0); i++) {
       const g = c.g as AggregateColumns['g'];
       const total = c.total as AggregateColumns['total'];
@@ -217,7 +275,8 @@ export class StatsRepository {
       peak: new Float64Array(bucketCount),
     };
     if (sel.workloadIds.length === 0 || sel.period.endMs <= sel.period.startMs) return out;
-    const c = await observedQuery(grouping.by, () => this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options)));
+    const resets = await this.mayHaveResets(sel.workloadIds);
+    const c = await observedQuery(grouping.by, () => this.columns<AggregateColumns>(aggregateQuery(this.db, sel, grouping, options, resets)));
     const g = c.g ?? [];
     const scatter = (to: Float64Array, from: Array<number | string | null> | undefined) => {
       if (!from) return;
@@ -236,6 +295,8 @@ export class StatsRepository {
   }
 
   async addReset(reset: ResetInput): Promise<void> {
+    // Before the insert: an insert that fails after it wrote must not leave the workload unlisted.
+    resetHereIn(this.db).add(reset.workloadId);
     await this.client.insert({
       table: `${this.db}.stats_resets`,
       values: [

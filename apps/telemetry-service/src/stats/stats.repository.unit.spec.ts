@@ -17,6 +17,11 @@ describe('aggregateQuery', () => {
     expect(q.query).toMatch(/window_start < fromUnixTimestamp64Milli\(\{end_ms:Int64\}/);
     expect(q.query).toMatch(/window_end > fromUnixTimestamp64Milli\(\{start_ms:Int64\}/);
   });
+  it('without a reset to apply, the query reads no `stats_resets` and tests no row against it', () => {
+    const q = aggregateQuery('db', sel, { by: 'all' }, {}, false);
+    expect(q.query).not.toMatch(/stats_resets|resets|arrayExists/);
+    expect(q.query).toMatch(/FROM db\.requests FINAL/);
+  });
   it('a series computes only the measures it asks for', () => {
     const q = aggregateQuery('db', sel, { by: 'step', originMs: 1000, stepMs: 60_000 }, { quantile: 0.5, measures: ['peak'] });
     expect(q.query).toMatch(/maxIntersections/);
