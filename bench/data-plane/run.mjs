@@ -11,6 +11,7 @@
 //   BENCH_SOAK_SECONDS the gateway alone under load this long, RSS sampled every 5 s (default 60; 0 skips)
 //
 //   BENCH_PROF         a directory: write a CPU profile of the gateway process there
+//   BENCH_GATEWAY_DIST another build of the gateway (default apps/gateway/dist), for A/B runs of two builds
 //
 // Processes: this one (load generator + a fake workload service answering auth and routes),
 // the gateway (child; also hosts a bare node:http pass-through, the floor for any extra hop),
@@ -28,6 +29,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
 const require = createRequire(import.meta.url);
 
+const gatewayDist = process.env.BENCH_GATEWAY_DIST ?? join(root, 'apps/gateway/dist');
 const WORKLOAD = 'a1a1a1a1a1a1a1a1a1a1a1a1';
 const PROTON = 'f6f6f6f6f6f6f6f6f6f6f6f6';
 
@@ -36,7 +38,7 @@ else await main();
 
 /** The gateway as it runs in production, minus Kafka: built dist, InProcessBus, recording on. */
 async function gatewayChild() {
-  const { createGateway, loadConfig } = require(join(root, 'apps/gateway/dist/index.js'));
+  const { createGateway, loadConfig } = require(join(gatewayDist, 'index.js'));
   const { InProcessBus } = require('@wcp/messaging');
   const { Topics } = require('@wcp/contracts');
   const bus = new InProcessBus();
@@ -45,7 +47,7 @@ async function gatewayChild() {
   await bus.subscribe({ topic: Topics.requests, groupId: 'bench', handleBatch: async (m) => ((records += m.length), m.map(() => ({ kind: 'ok' }))) });
   const config = loadConfig({ PORT: '0', RATE_LIMIT_PER_MINUTE: '0' });
   const gateway = await createGateway({ config, bus, workloadServiceUrl: process.env.WS_URL, telemetryServiceUrl: process.env.WS_URL, logger: ['warn', 'error'] });
-  const recorder = gateway.app.get(require(join(root, 'apps/gateway/dist/data-plane/request-recorder.js')).RequestRecorder);
+  const recorder = gateway.app.get(require(join(gatewayDist, 'data-plane/request-recorder.js')).RequestRecorder);
   process.on('message', async (msg) => {
     if (msg === 'stats') {
       await recorder.flush(true);
@@ -53,6 +55,7 @@ async function gatewayChild() {
       process.send({ records, recorder: recorder.stats(), rssMb: process.memoryUsage().rss / 2 ** 20, maxRssMb: process.resourceUsage().maxRSS / 1024 });
     }
     if (msg === 'rss') process.send({ rssMb: process.memoryUsage().rss / 2 ** 20 });
+    if (msg === 'cpu') process.send({ cpuUs: process.cpuUsage() });
     if (msg === 'stop') {
       await gateway.close();
       await bus.close();
@@ -128,9 +131,25 @@ async function main() {
     await load(targets[name], method, body, Math.min(2000, N), C); // warm-up: JIT, sockets, caches
     if (name === 'gateway') sent += Math.min(2000, N);
   }
+  // CPU time of the gateway process per request: what this process spends on a request through
+  // the data plane vs the bare proxy, much less sensitive than req/s to how the shared cores are
+  // scheduled (the 'direct' figure is the process idling: its floor).
+  const cpuOfGateway = async () => {
+    gateway.send('cpu');
+    const { cpuUs } = await nextMessage(gateway);
+    return cpuUs.user + cpuUs.system;
+  };
+  const cpuUs = {};
+  const measured = async (name, n, c) => {
+    const before = await cpuOfGateway();
+    const result = await load(targets[name], method, body, n, c);
+    result.cpuUsPerRequest = ((await cpuOfGateway()) - before) / n;
+    (cpuUs[name] ??= []).push(result.cpuUsPerRequest);
+    return result;
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of Object.keys(targets)) {
-      const result = await load(targets[name], method, body, N, C);
+      const result = await measured(name, N, C);
       if (name === 'gateway') sent += N;
       if (result.errors > 0) failures.push(`${name}: ${result.errors} failed requests`);
       if (!best[name] || result.rps > best[name].rps) best[name] = result;
@@ -188,8 +207,10 @@ async function main() {
   console.log(row('replica, direct', d));
   console.log(row('bare node proxy', b));
   console.log(row('via data plane', g));
+  const cpu = (name) => Math.min(...cpuUs[name]);
   console.log(`| data plane/direct | ${f(g.rps / d.rps).padStart(6)} | ${f(g.p50 / d.p50).padStart(6)} | ${f(g.p99 / d.p99).padStart(6)} |        |`);
   console.log(`| data plane/bare   | ${f(g.rps / b.rps).padStart(6)} | ${f(g.p50 / b.p50).padStart(6)} | ${f(g.p99 / b.p99).padStart(6)} |        |`);
+  console.log(`gateway process CPU per request (µs, least of ${ROUNDS} rounds): direct ${f(cpu('direct'), 1)}, bare proxy ${f(cpu('bare'), 1)}, data plane ${f(cpu('gateway'), 1)}`);
   console.log(`\nconcurrency 1, ${LAT_N} requests x best of 2:`);
   console.log('| path              | req/s  | p50 ms | p99 ms | max ms |');
   console.log('| ----------------- | ------ | ------ | ------ | ------ |');
@@ -217,6 +238,8 @@ async function main() {
       addedP50Ms: +f(addedP50, 3),
       addedP99Ms: +f(addedP99, 3),
       c32AddedP50Ms: +f(g.p50 - b.p50, 3),
+      cpuUsPerRequest: +f(cpu('gateway'), 1),
+      bareCpuUsPerRequest: +f(cpu('bare'), 1),
       rssStartMb: warm.length > 0 ? Math.round(warm[0]) : null,
       rssEndMb: warm.length > 0 ? Math.round(warm.at(-1)) : null,
       recorded: stats.records,
@@ -265,8 +288,12 @@ async function load(target, method, body, n, c) {
 
 function nextMessage(child) {
   return new Promise((resolve, reject) => {
-    child.once('message', resolve);
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
+    const exited = (code) => reject(new Error(`gateway exited with ${code}`));
+    child.once('message', (msg) => {
+      child.off('exit', exited);
+      resolve(msg);
+    });
+    child.once('exit', exited);
   });
 }
 

@@ -29,10 +29,21 @@ const NOT_FORWARDED = new Set([
 
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+/** Parsed `Connection` values: a handful of distinct strings in practice (`keep-alive`, `close`), so parsed once each. */
+const parsedConnection = new Map<string, ReadonlySet<string>>();
+
 /** Header names listed in `Connection` are hop-by-hop too. */
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  if (!value) return new Set();
-  return new Set((Array.isArray(value) ? value.join(',') : value).split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (!value) return NO_TOKENS;
+  const joined = Array.isArray(value) ? value.join(',') : value;
+  let tokens = parsedConnection.get(joined);
+  if (!tokens) {
+    tokens = new Set(joined.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+    if (parsedConnection.size >= 100) parsedConnection.clear();
+    parsedConnection.set(joined, tokens);
+  }
+  return tokens;
 }
 
 export interface ClientInfo {
@@ -49,7 +60,8 @@ export interface ClientInfo {
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, client: ClientInfo): OutgoingHttpHeaders {
   const dropped = connectionTokens(incoming.connection);
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined || NOT_FORWARDED.has(name) || dropped.has(name)) continue;
     headers[name] = value;
   }
@@ -64,7 +76,8 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, client: Cl
 export function downstreamResponseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
   const dropped = connectionTokens(upstream.connection);
   const headers: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || HOP_BY_HOP_RESPONSE.has(name) || dropped.has(name)) continue;
     headers[name] = value;
   }
@@ -94,6 +107,7 @@ export function parseTarget(rawUrl: string): DataPlaneTarget | null {
   const slash = pathPart.indexOf('/');
   const workloadId = slash === -1 ? pathPart : pathPart.slice(0, slash);
   const path = slash === -1 ? '/' : pathPart.slice(slash);
+  if (rawQuery === '') return { workloadId, path, query: '', protonId: null };
   let protonId: string | null = null;
   const kept: string[] = [];
   for (const pair of rawQuery.split('&')) {

@@ -33,6 +33,11 @@ export interface Exchange {
 
 class UpstreamTimeout extends Error {}
 
+/** The request's `timeout` went off (its socket idle that long): one function for every request, no closure each. */
+function destroyOnTimeout(this: ClientRequest): void {
+  this.destroy(new UpstreamTimeout());
+}
+
 /** What every request of one forwarder shares. */
 interface Upstreams {
   readonly agent: Agent;
@@ -108,9 +113,10 @@ class Attempt {
   constructor(readonly replica: Replica, owner: Forwarding, upstreams: Upstreams, ex: Exchange, fresh: boolean) {
     const { hostname, port } = upstreams.address(replica.url);
     // A retry never takes another pooled connection: it may be as stale as the one that failed.
-    const request = httpRequest({ agent: fresh ? false : upstreams.agent, hostname, port, method: ex.req.method ?? 'GET', path: ex.target.path + ex.target.query, headers: ex.headers });
+    // `timeout` as an option: the agent sets it on the socket it hands over, without the listeners and closures of setTimeout().
+    const request = httpRequest({ agent: fresh ? false : upstreams.agent, hostname, port, method: ex.req.method ?? 'GET', path: ex.target.path + ex.target.query, headers: ex.headers, timeout: upstreams.timeoutMs });
     this.request = request;
-    request.setTimeout(upstreams.timeoutMs, () => request.destroy(new UpstreamTimeout()));
+    request.on('timeout', destroyOnTimeout);
     request.on('socket', (socket) => {
       if (socket.connecting) socket.once('connect', () => owner.startBody(this));
       else owner.startBody(this);
@@ -135,6 +141,8 @@ class Forwarding {
   /** Given back to the data plane (abandon): another forwarding answers and records the request. */
   private abandoned = false;
   private current: Attempt;
+  /** The request body flows (into the current attempt): 'data' and 'end' are listened to. */
+  private reading = false;
   private readonly replay: ReplayBuffer;
   /**
    * Counts this request in its proton's concurrency from the first attempt until the response
@@ -162,8 +170,12 @@ class Forwarding {
       attempt.request.end();
       return;
     }
+    // By hand rather than pipe(): the same flow and back-pressure without pipe's listeners and
+    // closures per request, and the body is counted and kept in the same step.
+    this.reading = true;
     req.on('data', this.onData);
-    req.pipe(attempt.request);
+    req.on('end', this.onEnd);
+    req.resume();
   }
 
   onResponse(attempt: Attempt, incoming: IncomingMessage): void {
@@ -176,13 +188,19 @@ class Forwarding {
     this.status = incoming.statusCode ?? 502;
     this.upstreams.metrics.answered(this.ex.routes.workloadId, elapsedMs(this.ex.t0, performance.now()) / 1000);
     res.writeHead(this.status, downstreamResponseHeaders(incoming.headers));
+    // As pipe() would, with the byte count in the same listener. The first write corks the
+    // socket until the next tick, so the head and a small body still leave in one writev.
     incoming.on('data', (chunk: Buffer) => {
       this.bytesOut += chunk.length;
+      if (!res.write(chunk) && !res.destroyed) {
+        incoming.pause();
+        res.once('drain', () => incoming.resume());
+      }
     });
+    incoming.on('end', () => res.end());
     incoming.on('close', () => {
       if (!incoming.complete) res.destroy();
     });
-    incoming.pipe(res);
   }
 
   onError(attempt: Attempt, error: Error): void {
@@ -207,8 +225,7 @@ class Forwarding {
         if (!res.writableFinished) res.destroy();
         return;
       case 'retry':
-        req.unpipe(attempt.request);
-        req.off('data', this.onData);
+        this.stopReading();
         this.current = this.attempt(this.upstreams.selector.retry(routes, attempt.replica));
         return;
       case 'answer': {
@@ -234,14 +251,39 @@ class Forwarding {
   private readonly onData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
     this.replay.push(chunk);
-    if (this.bytesIn > this.upstreams.bodyLimit) this.fail(413, `Request body is larger than ${this.upstreams.bodyLimit} bytes, the data-plane limit.`);
+    if (this.bytesIn > this.upstreams.bodyLimit) {
+      this.fail(413, `Request body is larger than ${this.upstreams.bodyLimit} bytes, the data-plane limit.`);
+      return;
+    }
+    const { request } = this.current;
+    if (!request.write(chunk) && !request.destroyed) {
+      this.ex.req.pause();
+      request.once('drain', () => {
+        if (this.reading && this.current.request === request) this.ex.req.resume();
+      });
+    }
   };
+
+  private readonly onEnd = (): void => {
+    this.reading = false;
+    this.ex.req.off('data', this.onData);
+    this.current.request.end();
+  };
+
+  /** The body stops flowing into the current attempt (retried, refused, handed back); what was read is in `replay`. */
+  private stopReading(): void {
+    if (!this.reading) return;
+    this.reading = false;
+    const { req } = this.ex;
+    req.off('data', this.onData);
+    req.off('end', this.onEnd);
+    req.pause();
+  }
 
   /** Our own answer, when the replica gave none; after the status line only cutting the connection is honest. */
   private fail(code: number, detail: string): void {
     const { req, res } = this.ex;
-    req.off('data', this.onData);
-    req.unpipe(this.current.request);
+    this.stopReading();
     this.current.request.destroy();
     if (this.settled) {
       if (!res.writableFinished) res.destroy();
@@ -255,11 +297,9 @@ class Forwarding {
 
   /** Hands the request back (Exchange.retake): no answer and no record here; the forwarding that serves it records it. */
   private abandon(): void {
-    const { req } = this.ex;
     this.settled = true;
     this.abandoned = true;
-    req.off('data', this.onData);
-    req.unpipe(this.current.request);
+    this.stopReading();
     this.current.request.destroy();
     if (this.gauge) this.upstreams.meter!.ended(this.gauge, performance.now());
   }
