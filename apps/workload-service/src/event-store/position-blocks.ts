@@ -83,15 +83,19 @@ export class PositionBlocks {
    * where it stands and the sweep sorts its tail out; the next write claims a fresh block.
    */
   retire(): void {
-    const old = this.current;
-    this.current = null;
-    if (old) void this.closeAt(old.number, old.next - 1).catch(() => undefined);
+    void this.release();
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.timer = this.flushTimer = null;
     await this.flushMarks().catch(() => undefined);
+    await this.release();
+  }
+
+  /** Stops writing into the current block and records its extent (best effort: the sweep closes it otherwise). */
+  private async release(): Promise<void> {
     const old = this.current;
     this.current = null;
     if (old) await this.closeAt(old.number, old.next - 1).catch(() => undefined);
@@ -102,9 +106,9 @@ export class PositionBlocks {
   }
 
   private async claim(): Promise<void> {
-    if (this.current) await this.closeAt(this.current.number, this.current.next - 1).catch(() => undefined);
-    let candidate = this.current ? this.current.number + 1 : await this.after();
-    this.current = null;
+    const previous = this.current?.number;
+    await this.release();
+    let candidate = previous !== undefined ? previous + 1 : await this.after();
     for (;;) {
       const now = Date.now();
       try {
